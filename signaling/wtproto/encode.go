@@ -1,0 +1,154 @@
+package wtproto
+
+import (
+	"encoding/json"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The Append functions write server frames. They append to dst and return
+// the extended slice, so a caller can reuse one buffer per message. SDP
+// objects must come from Decode (already valid JSON); they are copied
+// verbatim.
+
+// AppendAnnounceResponse appends the reply to an announce:
+//
+//	{"action":"announce","interval":120,"info_hash":"…","complete":3,"incomplete":7}
+func AppendAnnounceResponse(dst []byte, h InfoHash, intervalSeconds, complete, incomplete int) []byte {
+	dst = append(dst, `{"action":"announce","interval":`...)
+	dst = strconv.AppendInt(dst, int64(intervalSeconds), 10)
+	dst = append(dst, `,"info_hash":`...)
+	dst = AppendString(dst, string(h))
+	dst = append(dst, `,"complete":`...)
+	dst = strconv.AppendInt(dst, int64(complete), 10)
+	dst = append(dst, `,"incomplete":`...)
+	dst = strconv.AppendInt(dst, int64(incomplete), 10)
+	return append(dst, '}')
+}
+
+// AppendOffer appends an offer relayed to another peer of the swarm; from is
+// the offering peer:
+//
+//	{"action":"announce","offer":{…},"offer_id":"…","peer_id":"…","info_hash":"…"}
+func AppendOffer(dst []byte, h InfoHash, from PeerID, id OfferID, sdp json.RawMessage) []byte {
+	return appendRelay(dst, `{"action":"announce","offer":`, h, from, id, sdp)
+}
+
+// AppendAnswer appends an answer relayed back to the offering peer; from is
+// the answering peer:
+//
+//	{"action":"announce","answer":{…},"offer_id":"…","peer_id":"…","info_hash":"…"}
+func AppendAnswer(dst []byte, h InfoHash, from PeerID, id OfferID, sdp json.RawMessage) []byte {
+	return appendRelay(dst, `{"action":"announce","answer":`, h, from, id, sdp)
+}
+
+func appendRelay(dst []byte, head string, h InfoHash, from PeerID, id OfferID, sdp json.RawMessage) []byte {
+	dst = append(dst, head...)
+	dst = append(dst, sdp...)
+	dst = append(dst, `,"offer_id":`...)
+	dst = AppendString(dst, string(id))
+	dst = append(dst, `,"peer_id":`...)
+	dst = AppendString(dst, string(from))
+	dst = append(dst, `,"info_hash":`...)
+	dst = AppendString(dst, string(h))
+	return append(dst, '}')
+}
+
+// AppendFailure appends a failure reply. The info_hash is left out when
+// empty (the request could not be tied to a swarm).
+//
+//	{"action":"announce","failure reason":"…","info_hash":"…"}
+func AppendFailure(dst []byte, action string, h InfoHash, reason string) []byte {
+	dst = append(dst, `{"action":`...)
+	dst = AppendString(dst, action)
+	dst = append(dst, `,"failure reason":`...)
+	dst = AppendString(dst, reason)
+	if h != "" {
+		dst = append(dst, `,"info_hash":`...)
+		dst = AppendString(dst, string(h))
+	}
+	return append(dst, '}')
+}
+
+// ScrapeFile is one swarm's entry in a scrape reply.
+type ScrapeFile struct {
+	InfoHash   InfoHash
+	Complete   int
+	Incomplete int
+	Downloaded int
+}
+
+// AppendScrapeResponse appends the reply to a scrape:
+//
+//	{"action":"scrape","files":{"…":{"complete":1,"incomplete":2,"downloaded":1}}}
+func AppendScrapeResponse(dst []byte, files []ScrapeFile) []byte {
+	dst = append(dst, `{"action":"scrape","files":{`...)
+	for i, f := range files {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = AppendString(dst, string(f.InfoHash))
+		dst = append(dst, `:{"complete":`...)
+		dst = strconv.AppendInt(dst, int64(f.Complete), 10)
+		dst = append(dst, `,"incomplete":`...)
+		dst = strconv.AppendInt(dst, int64(f.Incomplete), 10)
+		dst = append(dst, `,"downloaded":`...)
+		dst = strconv.AppendInt(dst, int64(f.Downloaded), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, "}}"...)
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a JSON string. Control characters, quote and
+// backslash are escaped, as are U+2028 and U+2029; invalid UTF-8 becomes
+// U+FFFD. Binary-string IDs (U+0000 to U+00FF) therefore round-trip through
+// any JSON parser.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
