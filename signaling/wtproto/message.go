@@ -259,6 +259,9 @@ func decodeScrape(w *wireRequest) (Message, error) {
 	if err := json.Unmarshal(w.InfoHash, &raw); err != nil {
 		return fail(ErrInfoHash)
 	}
+	if len(raw) == 0 {
+		return fail(ErrInfoHash)
+	}
 	if len(raw) > MaxScrapeHashes {
 		return fail(ErrTooManyHashes)
 	}
