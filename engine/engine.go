@@ -1,0 +1,501 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"sync"
+	"time"
+
+	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/segmentcache"
+)
+
+// housekeepingEvery is the period of the engine's timer work: expiring
+// offers, leaving idle swarms, re-announcing.
+const housekeepingEvery = time.Second
+
+// Engine is one viewer's P2P engine. It is safe for concurrent use.
+type Engine struct {
+	cfg   config
+	sig   Signaler
+	dial  Dialer
+	fetch Fetcher
+	cache *segmentcache.Cache
+	self  PeerID
+	caps  peerwire.Capabilities
+
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	events  events
+	uploads chan struct{} // semaphore of concurrent uploads
+
+	mu         sync.Mutex
+	closed     bool
+	swarms     map[InfoHash]*swarm
+	peers      map[PeerID]*peer
+	offers     map[OfferID]*outOffer
+	connecting map[PeerID]struct{}
+	banned     map[PeerID]time.Time
+	prefetches int
+	stats      Stats
+	cdn        rateEstimate
+}
+
+// swarm is a swarm the engine is in.
+type swarm struct {
+	id           SwarmID
+	hash         InfoHash
+	lastUsed     time.Time
+	lastAnnounce time.Time
+	interval     time.Duration
+	announcing   bool
+	segSize      ewma // typical segment size, for transfer estimates
+	inflight     map[segmentcache.Key]*transfer
+	waiters      map[uint64][]chan struct{} // Loads waiting for a peer to have seq
+}
+
+// outOffer is an offer of ours waiting for an answer through the tracker.
+type outOffer struct {
+	swarm   InfoHash
+	pending Pending
+	expires time.Time
+}
+
+// New returns an engine that signals through sig, connects to peers with
+// dial and fetches from the CDN with fetch. The engine owns sig and closes
+// it on Close.
+func New(sig Signaler, dial Dialer, fetch Fetcher, opts ...Option) (*Engine, error) {
+	if sig == nil || dial == nil || fetch == nil {
+		return nil, ErrInvalidOption
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		if o == nil {
+			return nil, ErrInvalidOption
+		}
+		if err := o(&cfg); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	e := &Engine{
+		cfg:        cfg,
+		sig:        sig,
+		dial:       dial,
+		fetch:      fetch,
+		self:       sig.PeerID(),
+		ctx:        ctx,
+		cancel:     cancel,
+		uploads:    make(chan struct{}, cfg.maxUploads),
+		swarms:     make(map[InfoHash]*swarm),
+		peers:      make(map[PeerID]*peer),
+		offers:     make(map[OfferID]*outOffer),
+		connecting: make(map[PeerID]struct{}),
+		banned:     make(map[PeerID]time.Time),
+	}
+	if cfg.upload {
+		e.caps = peerwire.CapUpload
+	} else {
+		e.caps = peerwire.CapLeechOnly
+	}
+	cacheOpts := []segmentcache.Option{segmentcache.WithOnEvict(e.evicted)}
+	if cfg.cacheBytes > 0 {
+		cacheOpts = append(cacheOpts, segmentcache.WithMaxBytes(cfg.cacheBytes))
+	}
+	cache, err := segmentcache.New(cacheOpts...)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	e.cache = cache
+	e.wg.Add(2)
+	go e.signalLoop()
+	go e.housekeeping()
+	return e, nil
+}
+
+// PeerID returns the engine's identity in swarms.
+func (e *Engine) PeerID() PeerID { return e.self }
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	e.mu.Lock()
+	s := e.stats
+	s.Peers = len(e.peers)
+	s.Swarms = len(e.swarms)
+	e.mu.Unlock()
+	s.Cache = e.cache.Stats()
+	return s
+}
+
+// Close leaves every swarm, closes every peer link and the signaler, and
+// waits for the engine's goroutines. Loads in progress fail with ErrClosed.
+func (e *Engine) Close() error {
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		return nil
+	}
+	e.closed = true
+	hashes := make([]InfoHash, 0, len(e.swarms))
+	for h := range e.swarms {
+		hashes = append(hashes, h)
+	}
+	peers := make([]*peer, 0, len(e.peers))
+	for _, p := range e.peers {
+		peers = append(peers, p)
+	}
+	offers := e.offers
+	e.offers = map[OfferID]*outOffer{}
+	e.mu.Unlock()
+
+	for _, h := range hashes {
+		_ = e.sig.Announce(h, EventStopped, 0, nil)
+	}
+	e.cancel()
+	for _, o := range offers {
+		_ = o.pending.Close()
+	}
+	for _, p := range peers {
+		p.close(ErrClosed)
+	}
+	err := e.sig.Close()
+	e.wg.Wait()
+	return err
+}
+
+// go runs f on a goroutine the engine waits for on Close.
+func (e *Engine) spawn(f func()) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return false
+	}
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// useSwarm returns the swarm id, joining it if the engine is not in it.
+func (e *Engine) useSwarm(id SwarmID) (*swarm, error) {
+	h := SwarmKey(id)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.closed {
+		return nil, ErrClosed
+	}
+	s := e.swarms[h]
+	if s == nil {
+		s = &swarm{
+			id:       id,
+			hash:     h,
+			interval: 2 * time.Minute,
+			inflight: make(map[segmentcache.Key]*transfer),
+			waiters:  make(map[uint64][]chan struct{}),
+		}
+		e.swarms[h] = s
+		e.announceLocked(s, EventStarted)
+	}
+	s.lastUsed = time.Now()
+	return s, nil
+}
+
+// Leave leaves swarm id at once: the tracker is told, peers met in it are
+// disconnected. Loads join it again when needed.
+func (e *Engine) Leave(id SwarmID) {
+	h := SwarmKey(id)
+	e.mu.Lock()
+	s := e.swarms[h]
+	delete(e.swarms, h)
+	var drop []*peer
+	for _, p := range e.peers {
+		if p.swarm == h {
+			drop = append(drop, p)
+		}
+	}
+	e.mu.Unlock()
+	if s == nil {
+		return
+	}
+	_ = e.sig.Announce(h, EventStopped, 0, nil)
+	for _, p := range drop {
+		p.close(errLeftSwarm)
+	}
+}
+
+// peersInLocked counts connected peers met in swarm h.
+func (e *Engine) peersInLocked(h InfoHash) int {
+	n := 0
+	for _, p := range e.peers {
+		if p.swarm == h {
+			n++
+		}
+	}
+	return n
+}
+
+func (e *Engine) offersInLocked(h InfoHash) int {
+	n := 0
+	for _, o := range e.offers {
+		if o.swarm == h {
+			n++
+		}
+	}
+	return n
+}
+
+// announceLocked announces s in the background, with as many fresh offers
+// as the swarm lacks peers. One announce per swarm runs at a time.
+func (e *Engine) announceLocked(s *swarm, ev Event) {
+	if s.announcing || e.closed {
+		return
+	}
+	want := min(e.cfg.offersPerAnn, e.cfg.maxPeers-e.peersInLocked(s.hash)-e.offersInLocked(s.hash))
+	s.announcing = true
+	s.lastAnnounce = time.Now()
+	h := s.hash
+	e.wg.Add(1)
+	go func() {
+		defer e.wg.Done()
+		offers := e.makeOffers(h, want)
+		err := e.sig.Announce(h, ev, max(want, 0), offers)
+		e.mu.Lock()
+		s.announcing = false
+		if err != nil {
+			// Not connected: SignalConnected will announce again. The
+			// offers were never sent, so drop them now.
+			for _, o := range offers {
+				if oo := e.offers[o.ID]; oo != nil {
+					delete(e.offers, o.ID)
+					defer oo.pending.Close()
+				}
+			}
+		}
+		e.mu.Unlock()
+	}()
+}
+
+// makeOffers creates up to n offers for swarm h and registers them.
+func (e *Engine) makeOffers(h InfoHash, n int) []Offer {
+	var out []Offer
+	for range n {
+		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		p, err := e.dial.Offer(ctx)
+		cancel()
+		if err != nil {
+			break
+		}
+		id := newOfferID()
+		e.mu.Lock()
+		if e.closed {
+			e.mu.Unlock()
+			_ = p.Close()
+			break
+		}
+		e.offers[id] = &outOffer{swarm: h, pending: p, expires: time.Now().Add(e.cfg.offerTTL)}
+		e.mu.Unlock()
+		out = append(out, Offer{ID: id, SDP: p.SDP()})
+	}
+	return out
+}
+
+func newOfferID() OfferID {
+	var b [10]byte
+	_, _ = rand.Read(b[:])
+	return OfferID(hex.EncodeToString(b[:]))
+}
+
+// signalLoop handles everything the tracker sends.
+func (e *Engine) signalLoop() {
+	defer e.wg.Done()
+	for s := range e.sig.Signals() {
+		switch s.Kind {
+		case SignalConnected:
+			e.mu.Lock()
+			for _, sw := range e.swarms {
+				e.announceLocked(sw, EventStarted)
+			}
+			e.mu.Unlock()
+		case SignalAnnounced:
+			if s.Interval > 0 {
+				e.mu.Lock()
+				if sw := e.swarms[s.Swarm]; sw != nil {
+					sw.interval = s.Interval
+				}
+				e.mu.Unlock()
+			}
+		case SignalOffer:
+			e.onOffer(s)
+		case SignalAnswer:
+			e.onAnswer(s)
+		}
+	}
+}
+
+// admitLocked reports whether a connection with peer id in swarm h is
+// wanted, and if so marks it as connecting.
+func (e *Engine) admitLocked(id PeerID, h InfoHash) bool {
+	if e.closed || id == e.self {
+		return false
+	}
+	if _, ok := e.banned[id]; ok {
+		return false
+	}
+	if _, ok := e.peers[id]; ok {
+		return false
+	}
+	if _, ok := e.connecting[id]; ok {
+		return false
+	}
+	if _, ok := e.swarms[h]; !ok || e.peersInLocked(h) >= e.cfg.maxPeers {
+		return false
+	}
+	e.connecting[id] = struct{}{}
+	return true
+}
+
+func (e *Engine) onOffer(s Signal) {
+	e.mu.Lock()
+	ok := e.admitLocked(s.Peer, s.Swarm)
+	e.mu.Unlock()
+	if !ok {
+		return
+	}
+	e.spawn(func() {
+		defer e.doneConnecting(s.Peer)
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.offerTTL)
+		defer cancel()
+		p, err := e.dial.Accept(ctx, s.SDP)
+		if err != nil {
+			return
+		}
+		if err := e.sig.Answer(s.Swarm, s.Peer, s.OfferID, p.SDP()); err != nil {
+			_ = p.Close()
+			return
+		}
+		link, err := p.Open(ctx, nil)
+		if err != nil {
+			_ = p.Close()
+			return
+		}
+		e.addPeer(s.Peer, link, s.Swarm, s.Peer)
+	})
+}
+
+func (e *Engine) onAnswer(s Signal) {
+	e.mu.Lock()
+	o := e.offers[s.OfferID]
+	delete(e.offers, s.OfferID)
+	ok := o != nil && o.swarm == s.Swarm && e.admitLocked(s.Peer, s.Swarm)
+	e.mu.Unlock()
+	if o == nil {
+		return
+	}
+	if !ok {
+		_ = o.pending.Close()
+		return
+	}
+	e.spawn(func() {
+		defer e.doneConnecting(s.Peer)
+		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.offerTTL)
+		defer cancel()
+		link, err := o.pending.Open(ctx, s.SDP)
+		if err != nil {
+			_ = o.pending.Close()
+			return
+		}
+		e.addPeer(s.Peer, link, s.Swarm, e.self)
+	})
+}
+
+func (e *Engine) doneConnecting(id PeerID) {
+	e.mu.Lock()
+	delete(e.connecting, id)
+	e.mu.Unlock()
+}
+
+// housekeeping expires offers, leaves idle swarms and re-announces swarms
+// that lack peers or are due for the tracker's interval.
+func (e *Engine) housekeeping() {
+	defer e.wg.Done()
+	t := time.NewTicker(housekeepingEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-e.ctx.Done():
+			return
+		case now := <-t.C:
+			e.tick(now)
+		}
+	}
+}
+
+func (e *Engine) tick(now time.Time) {
+	var expired []Pending
+	var idle []SwarmID
+	e.mu.Lock()
+	for id, o := range e.offers {
+		if now.After(o.expires) {
+			expired = append(expired, o.pending)
+			delete(e.offers, id)
+		}
+	}
+	for id, until := range e.banned {
+		if now.After(until) {
+			delete(e.banned, id)
+		}
+	}
+	for _, s := range e.swarms {
+		switch {
+		case now.Sub(s.lastUsed) > e.cfg.swarmIdle && len(s.inflight) == 0:
+			idle = append(idle, s.id)
+		case e.peersInLocked(s.hash) < e.cfg.maxPeers && now.Sub(s.lastAnnounce) >= e.cfg.reannounce:
+			e.announceLocked(s, EventUpdate)
+		case now.Sub(s.lastAnnounce) >= s.interval:
+			e.announceLocked(s, EventUpdate)
+		}
+	}
+	e.mu.Unlock()
+	for _, p := range expired {
+		_ = p.Close()
+	}
+	for _, id := range idle {
+		e.Leave(id)
+	}
+}
+
+// evicted tells peers that a segment is gone from the cache.
+func (e *Engine) evicted(k segmentcache.Key) {
+	if !e.cfg.upload {
+		return
+	}
+	msg, err := peerwire.Encode(nil, &peerwire.Lost{Swarm: peerwire.SwarmID(SwarmKey(k.Swarm)), Seqs: []uint64{k.Seq}})
+	if err != nil {
+		return
+	}
+	for _, p := range e.peerList() {
+		p.send(msg)
+	}
+}
+
+func (e *Engine) peerList() []*peer {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	out := make([]*peer, 0, len(e.peers))
+	for _, p := range e.peers {
+		out = append(out, p)
+	}
+	return out
+}
+
+func (e *Engine) emit(ev EngineEvent) {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now()
+	}
+	e.events.emit(ev)
+}

@@ -1,0 +1,379 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/engine/enginetest"
+	"github.com/nearcast/nearcast/segmentcache"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const stream = "https://cdn.example/live/720p.m3u8"
+
+var swarm = engine.SwarmIDFor(stream, "")
+
+// harness is a network, a CDN and some engines, all in one synctest bubble.
+type harness struct {
+	t       *testing.T
+	net     *enginetest.Network
+	cdn     *enginetest.CDN
+	urls    []string
+	files   map[string][]byte
+	engines []*engine.Engine
+	sigs    []*enginetest.Signaler
+}
+
+func newHarness(t *testing.T, shaping enginetest.Shaping, segments, size int) *harness {
+	urls, files := enginetest.Stream("https://cdn.example/live", segments, size)
+	cdn := enginetest.NewCDN(files)
+	cdn.Latency = 50 * time.Millisecond
+	cdn.Bandwidth = 5 << 20
+	return &harness{t: t, net: enginetest.NewNetwork(shaping), cdn: cdn, urls: urls, files: files}
+}
+
+func (h *harness) engine(opts ...engine.Option) *engine.Engine {
+	h.t.Helper()
+	sig := h.net.Signaler()
+	e, err := engine.New(sig, h.net.Dialer(), h.cdn, opts...)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.engines = append(h.engines, e)
+	h.sigs = append(h.sigs, sig)
+	return e
+}
+
+func (h *harness) close() {
+	for _, e := range h.engines {
+		_ = e.Close()
+	}
+	h.net.Close()
+	synctest.Wait()
+}
+
+func (h *harness) req(seq int, ahead time.Duration) engine.Request {
+	return engine.Request{Swarm: swarm, Seq: uint64(seq), URL: h.urls[seq], Deadline: time.Now().Add(ahead)}
+}
+
+func (h *harness) load(e *engine.Engine, seq int, ahead time.Duration) engine.Result {
+	h.t.Helper()
+	res, err := e.Load(context.Background(), h.req(seq, ahead))
+	if err != nil {
+		h.t.Fatalf("load %d: %v", seq, err)
+	}
+	if !bytes.Equal(res.Data, h.files[h.urls[seq]]) {
+		h.t.Fatalf("load %d: wrong bytes (source %v)", seq, res.Source)
+	}
+	return res
+}
+
+// connect lets the engines find each other: a Load joins the swarm, and a
+// few seconds of fake time let offers and answers flow.
+func (h *harness) connect(want int) {
+	h.t.Helper()
+	for range 60 {
+		time.Sleep(500 * time.Millisecond)
+		ok := true
+		for _, e := range h.engines {
+			if e.Stats().Peers < want {
+				ok = false
+			}
+		}
+		if ok {
+			return
+		}
+	}
+	for i, e := range h.engines {
+		h.t.Logf("engine %d: %d peers", i, e.Stats().Peers)
+	}
+	h.t.Fatalf("engines did not connect to %d peers each", want)
+}
+
+func TestCacheThenPeerThenCDN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		if r := h.load(a, 0, 10*time.Second); r.Source != engine.SourceCDN {
+			t.Fatalf("first load from %v, want cdn", r.Source)
+		}
+		if r := h.load(a, 0, 10*time.Second); r.Source != engine.SourceCache {
+			t.Fatalf("second load from %v, want cache", r.Source)
+		}
+		h.load(b, 3, 10*time.Second) // b joins the swarm (from the CDN: nobody has 3)
+		h.connect(1)
+		r := h.load(b, 0, 10*time.Second)
+		if r.Source != engine.SourcePeer || r.Peer != a.PeerID() {
+			t.Fatalf("b got segment 0 from %v, want peer a", r.Source)
+		}
+		if got := h.cdn.Served(h.urls[0]); got != len(h.files[h.urls[0]]) {
+			t.Fatalf("CDN served segment 0 %d bytes, want once (%d)", got, len(h.files[h.urls[0]]))
+		}
+		if st := a.Stats(); st.UploadedBytes != int64(len(h.files[h.urls[0]])) {
+			t.Fatalf("a uploaded %d bytes", st.UploadedBytes)
+		}
+	})
+}
+
+func TestTightDeadlineGoesToCDN(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 20 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		h.load(a, 0, 10*time.Second)
+		h.load(b, 1, 10*time.Second)
+		h.connect(1)
+		// 1 s ahead leaves less than the CDN margin for a peer attempt.
+		if r := h.load(b, 0, time.Second); r.Source != engine.SourceCDN {
+			t.Fatalf("tight deadline served from %v, want cdn", r.Source)
+		}
+	})
+}
+
+func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		h.load(a, 0, 10*time.Second)
+		h.load(b, 1, 10*time.Second)
+		h.connect(1)
+		// a's side of the link stops delivering, as a vanished peer.
+		for _, l := range h.net.Links() {
+			l.Stall(true)
+		}
+		start := time.Now()
+		deadline := start.Add(6 * time.Second)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Source != engine.SourceCDN || !bytes.Equal(res.Data, h.files[h.urls[0]]) {
+			t.Fatalf("got %v", res.Source)
+		}
+		if spare := time.Until(deadline); spare < time.Second {
+			t.Fatalf("completed %v before the deadline, want at least 1s to spare", spare)
+		}
+		t.Logf("stalled peer: CDN completion %v after the request, %v before the deadline", time.Since(start), time.Until(deadline))
+		if st := b.Stats(); st.PeerFallbacks != 1 {
+			t.Fatalf("fallbacks = %d", st.PeerFallbacks)
+		}
+	})
+}
+
+func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 4, 1<<20)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		h.load(a, 0, 30*time.Second)
+		h.load(b, 1, 30*time.Second)
+		h.connect(1)
+		// 1 MiB at 100 KiB/s takes ~10 s; the deadline is 6 s away. The
+		// first bytes arrive at once, then the projection says "late".
+		start := time.Now()
+		deadline := start.Add(6 * time.Second)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Source != engine.SourceCDN || time.Now().After(deadline) {
+			t.Fatalf("source %v, done %v after the deadline", res.Source, time.Since(deadline))
+		}
+	})
+}
+
+func TestCorruptPeerIsBannedAndDataStaysCorrect(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond}, 4, 200<<10)
+		defer h.close()
+		files := h.files
+		verify := func(k segmentcache.Key, data []byte) error {
+			if !bytes.Equal(data, files[h.urls[k.Seq]]) {
+				return errors.New("hash mismatch")
+			}
+			return nil
+		}
+		a := h.engine()
+		b := h.engine(engine.WithVerifier(verify))
+		h.load(a, 0, 10*time.Second)
+		h.load(b, 1, 10*time.Second)
+		h.connect(1)
+		for _, l := range h.net.Links() {
+			l.SetMutate(func(m []byte) []byte {
+				if len(m) > 1000 { // chunk messages: flip a payload byte
+					m[len(m)-1] ^= 0xFF
+				}
+				return m
+			})
+		}
+		r := h.load(b, 0, 10*time.Second) // checks the bytes
+		if r.Source != engine.SourceCDN {
+			t.Fatalf("source %v, want cdn after the corrupt transfer", r.Source)
+		}
+		if st := b.Stats(); st.BannedPeers != 1 || st.Peers != 0 {
+			t.Fatalf("banned %d, peers %d", st.BannedPeers, st.Peers)
+		}
+		// The banned peer is not reconnected.
+		time.Sleep(30 * time.Second)
+		if st := b.Stats(); st.Peers != 0 {
+			t.Fatalf("reconnected to a banned peer: %d peers", st.Peers)
+		}
+	})
+}
+
+func TestCancelledLoadStopsTransfer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 512 << 10}, 4, 1<<20)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		h.load(a, 0, 30*time.Second)
+		h.load(b, 1, 30*time.Second)
+		h.connect(1)
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			_, err := b.Load(ctx, engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: time.Now().Add(30 * time.Second)})
+			errc <- err
+		}()
+		time.Sleep(300 * time.Millisecond)
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Fatalf("cancelled load returned %v", err)
+		}
+		synctest.Wait()
+		time.Sleep(5 * time.Second)
+		if st := a.Stats(); st.UploadedBytes != 0 {
+			t.Fatalf("the cancelled upload completed (%d bytes)", st.UploadedBytes)
+		}
+		if got := h.cdn.Served(h.urls[0]); got != len(h.files[h.urls[0]]) {
+			t.Fatalf("CDN served %d bytes of segment 0 after cancel", got)
+		}
+	})
+}
+
+func TestLeechOnlyNeverUploads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond}, 4, 100<<10)
+		defer h.close()
+		leech := h.engine(engine.WithUpload(false))
+		other := h.engine()
+		h.load(leech, 0, 10*time.Second)
+		h.load(other, 1, 10*time.Second)
+		h.connect(1)
+		if r := h.load(other, 0, 10*time.Second); r.Source != engine.SourceCDN {
+			t.Fatalf("segment held only by a leech came from %v", r.Source)
+		}
+		if r := h.load(leech, 1, 10*time.Second); r.Source != engine.SourcePeer {
+			t.Fatalf("leech got segment 1 from %v, want peer", r.Source)
+		}
+		if st := leech.Stats(); st.UploadedBytes != 0 {
+			t.Fatalf("leech uploaded %d bytes", st.UploadedBytes)
+		}
+	})
+}
+
+func TestCacheStaysWithinBounds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{}, 20, 100<<10)
+		defer h.close()
+		const limit = 600 << 10
+		e := h.engine(engine.WithCacheBytes(limit))
+		for i := range 20 {
+			h.load(e, i, 10*time.Second)
+			if st := e.Stats(); st.Cache.Bytes > limit {
+				t.Fatalf("cache holds %d bytes, limit %d", st.Cache.Bytes, limit)
+			}
+		}
+		if st := e.Stats(); st.Cache.Evictions == 0 {
+			t.Fatal("no evictions while loading 2 MB through a 600 KB cache")
+		}
+	})
+}
+
+func TestIdleSwarmIsLeft(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{}, 2, 10<<10)
+		defer h.close()
+		e := h.engine(engine.WithSwarmIdle(5 * time.Second))
+		h.load(e, 0, 10*time.Second)
+		if st := e.Stats(); st.Swarms != 1 {
+			t.Fatalf("swarms = %d", st.Swarms)
+		}
+		time.Sleep(8 * time.Second)
+		if st := e.Stats(); st.Swarms != 0 {
+			t.Fatalf("swarm not left after idling: %d", st.Swarms)
+		}
+		if n := h.sigs[0].AnnounceCount(engine.EventStopped); n != 1 {
+			t.Fatalf("stopped announces = %d", n)
+		}
+	})
+}
+
+func TestPrefetchFromPeers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 6, 100<<10)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		for i := range 6 {
+			h.load(a, i, 10*time.Second)
+		}
+		h.load(b, 5, 10*time.Second)
+		h.connect(1)
+		r := h.req(0, 20*time.Second)
+		r.Upcoming = []engine.Request{h.req(1, 24*time.Second), h.req(2, 28*time.Second)}
+		if res, err := b.Load(context.Background(), r); err != nil || res.Source != engine.SourcePeer {
+			t.Fatalf("load 0: %v %v", res.Source, err)
+		}
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		for _, seq := range []int{1, 2} {
+			if res := h.load(b, seq, 10*time.Second); res.Source != engine.SourceCache {
+				t.Fatalf("segment %d from %v, want prefetched into the cache", seq, res.Source)
+			}
+		}
+		if st := b.Stats(); st.PrefetchBytes == 0 || st.CDNSegments != 1 {
+			t.Fatalf("prefetch bytes %d, CDN segments %d", st.PrefetchBytes, st.CDNSegments)
+		}
+	})
+}
+
+func TestInvalidRequestsAndOptions(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{}, 1, 1024)
+		defer h.close()
+		e := h.engine()
+		for _, r := range []engine.Request{{}, {Swarm: swarm}, {Swarm: swarm, URL: "u", Start: 10, End: 5}} {
+			if _, err := e.Load(context.Background(), r); !errors.Is(err, engine.ErrInvalidRequest) {
+				t.Errorf("Load(%+v) = %v", r, err)
+			}
+		}
+		for _, o := range []engine.Option{engine.WithMaxPeers(0), engine.WithCacheBytes(-1), engine.WithUploadRate(-1), nil} {
+			if _, err := engine.New(h.net.Signaler(), h.net.Dialer(), h.cdn, o); err == nil {
+				t.Error("invalid option accepted")
+			}
+		}
+	})
+}
+
+func TestSwarmIdentity(t *testing.T) {
+	a := engine.SwarmIDFor("https://CDN.example/live/master.m3u8?token=abc#t=5", "720p")
+	b := engine.SwarmIDFor("https://cdn.example/live/master.m3u8?token=xyz", "720p")
+	if a != b || a != "https://cdn.example/live/master.m3u8#720p" {
+		t.Fatalf("swarm IDs %q and %q", a, b)
+	}
+	if engine.SwarmIDFor("https://cdn.example/live/master.m3u8", "1080p") == b {
+		t.Fatal("renditions share a swarm")
+	}
+	if engine.SwarmKey(a) == engine.SwarmKey(engine.SwarmIDFor("https://cdn.example/other.m3u8", "720p")) {
+		t.Fatal("different streams share an info_hash")
+	}
+}

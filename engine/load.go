@@ -1,0 +1,519 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/segmentcache"
+)
+
+// Request is one segment the player wants.
+type Request struct {
+	// Swarm is the rendition's swarm (see SwarmIDFor).
+	Swarm SwarmID
+	// Seq is the segment's sequence number within the swarm: HLS media
+	// sequence, DASH $Number$, or its index in a segment list.
+	Seq uint64
+	// URL is where the CDN serves the segment.
+	URL string
+	// Start and End delimit a byte range [Start, End) of URL; End == 0
+	// means the whole resource.
+	Start, End int64
+	// Deadline is when the player needs the segment: now plus its buffer
+	// ahead. Zero means "soon": DefaultBudget from now.
+	Deadline time.Time
+	// Upcoming are the segments the player will want next, in order. When
+	// the deadline leaves room, the engine prefetches them from peers.
+	Upcoming []Request
+}
+
+// DefaultBudget is the deadline of a Request that sets none.
+const DefaultBudget = 10 * time.Second
+
+// prefetchAhead bounds how many upcoming segments one Load prefetches, and
+// maxPrefetches how many prefetches run at once.
+const (
+	prefetchAhead = 2
+	maxPrefetches = 2
+)
+
+func (r *Request) key() segmentcache.Key {
+	return segmentcache.Key{Swarm: r.Swarm, Seq: r.Seq, Start: r.Start, End: r.End}
+}
+
+// Result is a loaded segment.
+type Result struct {
+	// Data is the segment, a copy the caller owns (it may detach it).
+	Data []byte
+	// Source is where the bytes came from; Peer is set for SourcePeer.
+	Source Source
+	Peer   PeerID
+	// Duration is how long Load took.
+	Duration time.Duration
+}
+
+// transfer is a segment being obtained; concurrent Loads of it (and a
+// prefetch) share one transfer.
+type transfer struct {
+	done   chan struct{}
+	data   []byte
+	source Source
+	peer   PeerID
+	err    error
+}
+
+// Load returns the segment r, from the cache, a peer or the CDN, as the
+// deadline allows. It fails only when the CDN fails (or ctx ends).
+func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
+	start := time.Now()
+	if r.Swarm == "" || r.URL == "" || r.Start < 0 || (r.End != 0 && r.End <= r.Start) {
+		return Result{}, ErrInvalidRequest
+	}
+	if r.Deadline.IsZero() {
+		r.Deadline = start.Add(DefaultBudget)
+	}
+	s, err := e.useSwarm(r.Swarm)
+	if err != nil {
+		return Result{}, err
+	}
+	key := r.key()
+	defer e.prefetch(s, r)
+	if data, ok := e.cache.Get(key); ok {
+		return e.finish(key, Result{Data: data, Source: SourceCache}, start), nil
+	}
+	t, owner := e.claim(s, key)
+	if !owner {
+		if res, ok := e.await(ctx, t, r); ok {
+			return e.finish(key, res, start), nil
+		}
+		// The shared transfer failed or would be late: go it alone.
+		t = &transfer{done: make(chan struct{})}
+	}
+	data, src, from, err := e.obtain(ctx, s, r, true)
+	e.complete(s, key, t, data, src, from, err, owner)
+	if err != nil {
+		return Result{}, err
+	}
+	return e.finish(key, Result{Data: clone(data), Source: src, Peer: from}, start), nil
+}
+
+func clone(b []byte) []byte { return append([]byte(nil), b...) }
+
+// claim returns the transfer of key, creating it (owner true) if none runs.
+func (e *Engine) claim(s *swarm, key segmentcache.Key) (*transfer, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if t := s.inflight[key]; t != nil {
+		return t, false
+	}
+	t := &transfer{done: make(chan struct{})}
+	s.inflight[key] = t
+	return t, true
+}
+
+// await waits for another Load's (or a prefetch's) transfer, but only as
+// long as the CDN could still deliver in time after it.
+func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, bool) {
+	cutoff := time.Until(r.Deadline) - e.cdnTime(e.sizeHint(r))
+	if cutoff <= 0 {
+		return Result{}, false
+	}
+	timer := time.NewTimer(cutoff)
+	defer timer.Stop()
+	select {
+	case <-t.done:
+		if t.err != nil {
+			return Result{}, false
+		}
+		return Result{Data: clone(t.data), Source: t.source, Peer: t.peer}, true
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	return Result{}, false
+}
+
+// complete publishes a transfer's outcome: cache, announce, wake waiters.
+func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, data []byte, src Source, from PeerID, err error, owner bool) {
+	if err == nil {
+		if perr := e.cache.Put(key, data); perr == nil && e.cfg.upload {
+			e.announceHave(s, key.Seq)
+		}
+	}
+	t.data, t.source, t.peer, t.err = data, src, from, err
+	if owner {
+		e.mu.Lock()
+		if s.inflight[key] == t {
+			delete(s.inflight, key)
+		}
+		if err == nil {
+			s.segSize.add(float64(len(data)))
+		}
+		e.mu.Unlock()
+		close(t.done)
+	}
+}
+
+// finish counts a Load's result and reports it.
+func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Result {
+	res.Duration = time.Since(start)
+	n := len(res.Data)
+	e.mu.Lock()
+	switch res.Source {
+	case SourceCache:
+		e.stats.CacheBytes += int64(n)
+		e.stats.CacheSegments++
+	case SourcePeer:
+		e.stats.PeerBytes += int64(n)
+		e.stats.PeerSegments++
+	case SourceCDN:
+		e.stats.CDNBytes += int64(n)
+		e.stats.CDNSegments++
+	}
+	e.mu.Unlock()
+	e.emit(EngineEvent{Kind: EventSegment, Key: key, Source: res.Source, Peer: res.Peer, Bytes: n, Duration: res.Duration})
+	return res
+}
+
+// obtain gets r's bytes from a peer when one can deliver in time, else from
+// the CDN (unless useCDN is false: prefetch).
+func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) ([]byte, Source, PeerID, error) {
+	key := r.key()
+	size := e.sizeHint(r)
+	tried := map[PeerID]bool{}
+	for attempt := 0; attempt < 2; attempt++ {
+		p := e.bestPeer(s.hash, r.Seq, size, r.Deadline, tried)
+		if p == nil && attempt == 0 && useCDN {
+			p = e.waitForPeer(ctx, s, r, size, tried)
+		}
+		if p == nil {
+			break
+		}
+		tried[p.id] = true
+		data, err := e.fromPeer(ctx, p, key, r.Deadline, size)
+		if err == nil {
+			return data, SourcePeer, p.id, nil
+		}
+		if ctx.Err() != nil {
+			return nil, 0, PeerID{}, ctx.Err()
+		}
+		e.mu.Lock()
+		e.stats.PeerFallbacks++
+		e.mu.Unlock()
+		e.emit(EngineEvent{Kind: EventFallback, Key: key, Peer: p.id, Err: err})
+	}
+	if !useCDN {
+		return nil, 0, PeerID{}, ErrPeerFailed
+	}
+	data, err := e.fromCDN(ctx, r)
+	return data, SourceCDN, PeerID{}, err
+}
+
+// fromCDN fetches r from the CDN and learns its speed.
+func (e *Engine) fromCDN(ctx context.Context, r Request) ([]byte, error) {
+	start := time.Now()
+	data, err := e.fetch.Fetch(ctx, FetchRequest{URL: r.URL, Start: r.Start, End: r.End})
+	if err != nil {
+		return nil, err
+	}
+	if r.End > 0 && int64(len(data)) != r.End-r.Start {
+		return nil, errors.Join(ErrIntegrity, errors.New("CDN returned the wrong range length"))
+	}
+	elapsed := time.Since(start)
+	e.mu.Lock()
+	// Without a first-byte time from the fetcher, split evenly.
+	e.cdn.observe(len(data), elapsed/2, elapsed)
+	e.mu.Unlock()
+	return data, nil
+}
+
+// sizeHint estimates a segment's size: its range, else the swarm's
+// typical segment, else 1 MiB.
+func (e *Engine) sizeHint(r Request) int {
+	if r.End > 0 {
+		return int(r.End - r.Start)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.swarms[SwarmKey(r.Swarm)]; s != nil {
+		if v, ok := s.segSize.value(); ok {
+			return int(v)
+		}
+	}
+	return 1 << 20
+}
+
+// cdnTime is the time to keep in reserve for a CDN fetch of n bytes.
+func (e *Engine) cdnTime(n int) time.Duration {
+	e.mu.Lock()
+	d, ok := e.cdn.expected(n)
+	e.mu.Unlock()
+	if !ok {
+		return e.cfg.cdnMargin
+	}
+	return d + e.cfg.cdnMargin/2
+}
+
+// bestPeer returns the connected, uploading peer holding seq that is
+// expected to deliver soonest, if it can do so before the deadline with
+// time left for the CDN. A peer not yet measured is given the benefit of
+// the doubt when the first-byte timeout still fits.
+func (e *Engine) bestPeer(h InfoHash, seq uint64, size int, deadline time.Time, skip map[PeerID]bool) *peer {
+	budget := time.Until(deadline) - e.cdnTime(size)
+	var best *peer
+	var bestTime time.Duration
+	for _, p := range e.peerList() {
+		if skip[p.id] || !p.has(h, seq) {
+			continue
+		}
+		p.mu.Lock()
+		uploads := p.caps.Has(peerwire.CapUpload)
+		p.mu.Unlock()
+		if !uploads {
+			continue
+		}
+		d, ok := p.expected(size)
+		if !ok {
+			d = e.cfg.firstByteTimeout
+		}
+		if d >= budget {
+			continue
+		}
+		if best == nil || d < bestTime {
+			best, bestTime = p, d
+		}
+	}
+	return best
+}
+
+// waitForPeer waits, when the deadline leaves room, a random part of that
+// room for some peer to announce seq. Of several engines needing the same
+// new segment, the one whose wait ends first fetches it from the CDN and
+// announces it; the others get it from that one.
+func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int, skip map[PeerID]bool) *peer {
+	e.mu.Lock()
+	connected := e.peersInLocked(s.hash)
+	e.mu.Unlock()
+	if connected == 0 || e.cfg.maxPeerWait == 0 {
+		return nil
+	}
+	room := time.Until(r.Deadline) - e.cdnTime(size) - e.cfg.firstByteTimeout
+	room = min(room, e.cfg.maxPeerWait)
+	if room <= 0 {
+		return nil
+	}
+	wait := time.Duration(float64(room) * (0.25 + 0.75*rand.Float64()))
+	ch := make(chan struct{}, 1)
+	e.mu.Lock()
+	s.waiters[r.Seq] = append(s.waiters[r.Seq], ch)
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		ws := s.waiters[r.Seq]
+		for i, w := range ws {
+			if w == ch {
+				ws = append(ws[:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(ws) == 0 {
+			delete(s.waiters, r.Seq)
+		} else {
+			s.waiters[r.Seq] = ws
+		}
+		e.mu.Unlock()
+	}()
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ch:
+			if p := e.bestPeer(s.hash, r.Seq, size, r.Deadline, skip); p != nil {
+				return p
+			}
+		case <-timer.C:
+			return nil
+		case <-ctx.Done():
+			return nil
+		}
+	}
+}
+
+// notifyHave wakes Loads waiting for a peer to announce one of seqs.
+func (e *Engine) notifyHave(h InfoHash, seqs []uint64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	s := e.swarms[h]
+	if s == nil || len(s.waiters) == 0 {
+		return
+	}
+	for _, seq := range seqs {
+		for _, ch := range s.waiters[seq] {
+			select {
+			case ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+// announceHave tells every peer that the engine now holds seq of s.
+func (e *Engine) announceHave(s *swarm, seq uint64) {
+	msg, err := peerwire.Encode(nil, &peerwire.Have{Swarm: peerwire.SwarmID(s.hash), Seqs: []uint64{seq}})
+	if err != nil {
+		return
+	}
+	for _, p := range e.peerList() {
+		p.send(msg)
+	}
+}
+
+// fromPeer downloads key from p, watching the transfer: it is abandoned
+// when the first byte is late or the projected finish leaves the CDN too
+// little time before the deadline.
+func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, deadline time.Time, size int) ([]byte, error) {
+	start := time.Now()
+	id, d, err := p.startDownload(key)
+	if err != nil {
+		return nil, err
+	}
+	var firstByte time.Duration
+	const watchEvery = 100 * time.Millisecond
+	ticker := time.NewTicker(watchEvery)
+	defer ticker.Stop()
+	fail := func(reason error) ([]byte, error) {
+		p.cancelDownload(id)
+		p.failed()
+		return nil, errors.Join(ErrPeerFailed, reason)
+	}
+	for {
+		select {
+		case res := <-d.result:
+			if res.err != nil {
+				p.failed()
+				return nil, res.err
+			}
+			if err := e.check(key, res.data); err != nil {
+				p.ban(err)
+				return nil, err
+			}
+			elapsed := time.Since(start)
+			if firstByte == 0 {
+				firstByte = elapsed
+			}
+			p.succeeded(len(res.data), firstByte, elapsed)
+			return res.data, nil
+		case <-d.progress:
+			if firstByte == 0 {
+				firstByte = time.Since(start)
+			}
+		case <-ticker.C:
+			elapsed := time.Since(start)
+			got, total := p.progress(id)
+			if got == 0 {
+				if elapsed > e.cfg.firstByteTimeout {
+					return fail(errors.New("no first byte in time"))
+				}
+				continue
+			}
+			if int(total) > size {
+				size = int(total)
+			}
+			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
+			remaining := time.Duration(float64(int(total)-int(got)) / rate * float64(time.Second))
+			if time.Until(deadline)-remaining < e.cdnTime(int(total)) {
+				return fail(errors.New("peer transfer falling behind its deadline"))
+			}
+		case <-ctx.Done():
+			p.cancelDownload(id)
+			return nil, ctx.Err()
+		case <-p.done:
+			return nil, errors.Join(ErrPeerFailed, errors.New("peer disconnected"))
+		}
+	}
+}
+
+// check is the integrity gate for bytes from a peer: the length must match
+// the requested range, then the configured verifier must accept them.
+func (e *Engine) check(key segmentcache.Key, data []byte) error {
+	if key.End > 0 && int64(len(data)) != key.End-key.Start {
+		return errors.Join(ErrIntegrity, errors.New("length does not match the requested range"))
+	}
+	if e.cfg.verify != nil {
+		if err := e.cfg.verify(key, data); err != nil {
+			return errors.Join(ErrIntegrity, err)
+		}
+	}
+	return nil
+}
+
+// prefetch fetches, from peers only, the next upcoming segments that some
+// peer holds, while the player's buffer is healthy.
+func (e *Engine) prefetch(s *swarm, r Request) {
+	if len(r.Upcoming) == 0 || time.Until(r.Deadline) < 2*e.cdnTime(e.sizeHint(r)) {
+		return
+	}
+	for _, next := range r.Upcoming[:min(len(r.Upcoming), prefetchAhead)] {
+		if next.Swarm == "" {
+			next.Swarm = r.Swarm
+		}
+		if next.Swarm != r.Swarm || next.URL == "" {
+			continue
+		}
+		key := next.key()
+		if e.cache.Has(key) {
+			continue
+		}
+		e.mu.Lock()
+		busy := e.prefetches >= maxPrefetches
+		if !busy {
+			e.prefetches++
+		}
+		e.mu.Unlock()
+		if busy {
+			return
+		}
+		if next.Deadline.IsZero() {
+			next.Deadline = r.Deadline.Add(DefaultBudget)
+		}
+		t, owner := e.claim(s, key)
+		if !owner || !e.hasPeerFor(s.hash, next.Seq) {
+			if owner {
+				e.complete(s, key, t, nil, 0, PeerID{}, ErrPeerFailed, true)
+			}
+			e.donePrefetch()
+			continue
+		}
+		started := e.spawn(func() {
+			defer e.donePrefetch()
+			data, src, from, err := e.obtain(e.ctx, s, next, false)
+			e.complete(s, key, t, data, src, from, err, true)
+			if err == nil {
+				e.mu.Lock()
+				e.stats.PrefetchBytes += int64(len(data))
+				e.mu.Unlock()
+			}
+		})
+		if !started {
+			e.complete(s, key, t, nil, 0, PeerID{}, ErrClosed, true)
+			e.donePrefetch()
+		}
+	}
+}
+
+func (e *Engine) donePrefetch() {
+	e.mu.Lock()
+	e.prefetches--
+	e.mu.Unlock()
+}
+
+func (e *Engine) hasPeerFor(h InfoHash, seq uint64) bool {
+	for _, p := range e.peerList() {
+		if p.has(h, seq) {
+			return true
+		}
+	}
+	return false
+}

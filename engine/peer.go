@@ -1,0 +1,396 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/segmentcache"
+)
+
+// maxHavesPerSwarm bounds what one peer may claim to hold in one swarm; a
+// peer over it is dropped. Announcements follow the peer's cache, which is
+// bounded, so honest peers stay far below.
+const maxHavesPerSwarm = 16384
+
+// maxFailures is how many failed transfers in a row drop a peer so that its
+// slot goes to a better one.
+const maxFailures = 3
+
+var (
+	errLeftSwarm   = errors.New("engine: left the swarm")
+	errReplaced    = errors.New("engine: replaced by another link to the same peer")
+	errNoHandshake = errors.New("engine: peer spoke before its handshake")
+	errTooManyHave = errors.New("engine: peer announced too many segments")
+	errSlowPeer    = errors.New("engine: peer failed too many transfers")
+)
+
+// peer is one connected remote engine. Its reader goroutine decodes and
+// dispatches messages; downloads and uploads run on their own goroutines
+// and meet the reader under mu.
+type peer struct {
+	e       *Engine
+	id      PeerID
+	link    Link
+	swarm   InfoHash // the swarm the link was made in
+	offerer PeerID   // who offered the link, for tie-breaks between duplicates
+
+	closeOnce sync.Once
+	done      chan struct{}
+
+	mu        sync.Mutex
+	greeted   bool
+	caps      peerwire.Capabilities
+	have      map[InfoHash]map[uint64]struct{}
+	asm       peerwire.Assembler
+	nextReq   peerwire.ReqID
+	downloads map[peerwire.ReqID]*download
+	uploads   map[peerwire.ReqID]context.CancelFunc
+	rate      rateEstimate
+	failures  int
+	closeErr  error
+}
+
+// download is one segment being received from a peer.
+type download struct {
+	progress chan struct{} // signalled on each chunk (1-buffered)
+	result   chan downloadResult
+}
+
+type downloadResult struct {
+	data []byte
+	err  error
+}
+
+// addPeer installs a freshly opened link. Two engines that offered each
+// other at once end up with two links; both sides keep the one offered by
+// the smaller peer ID and close the other.
+func (e *Engine) addPeer(id PeerID, link Link, h InfoHash, offerer PeerID) {
+	p := &peer{
+		e: e, id: id, link: link, swarm: h, offerer: offerer,
+		done:      make(chan struct{}),
+		have:      make(map[InfoHash]map[uint64]struct{}),
+		downloads: make(map[peerwire.ReqID]*download),
+		uploads:   make(map[peerwire.ReqID]context.CancelFunc),
+	}
+	e.mu.Lock()
+	if e.closed {
+		e.mu.Unlock()
+		_ = link.Close()
+		return
+	}
+	if old := e.peers[id]; old != nil {
+		if !lessID(offerer, old.offerer) {
+			e.mu.Unlock()
+			_ = link.Close()
+			return
+		}
+		defer old.close(errReplaced)
+	}
+	e.peers[id] = p
+	e.wg.Add(1)
+	e.mu.Unlock()
+
+	go func() {
+		defer e.wg.Done()
+		p.readLoop()
+	}()
+	p.greet()
+	e.emit(EngineEvent{Kind: EventPeerConnected, Peer: id})
+}
+
+func lessID(a, b PeerID) bool {
+	for i := range a {
+		if a[i] != b[i] {
+			return a[i] < b[i]
+		}
+	}
+	return false
+}
+
+// greet sends our handshake and, when uploading, what we hold in every
+// swarm we are in.
+func (p *peer) greet() {
+	hs, _ := peerwire.Encode(nil, &peerwire.Handshake{Capabilities: p.e.caps, PeerID: peerwire.PeerID(p.e.self)})
+	p.send(hs)
+	if !p.e.cfg.upload {
+		return
+	}
+	p.e.mu.Lock()
+	ids := make([]SwarmID, 0, len(p.e.swarms))
+	for _, s := range p.e.swarms {
+		ids = append(ids, s.id)
+	}
+	p.e.mu.Unlock()
+	for _, id := range ids {
+		for _, msg := range haveMessages(id, p.e.cache.Keys(id)) {
+			p.send(msg)
+		}
+	}
+}
+
+// haveMessages encodes Have messages for keys, in batches the wire allows.
+func haveMessages(id SwarmID, keys []segmentcache.Key) [][]byte {
+	var out [][]byte
+	h := peerwire.SwarmID(SwarmKey(id))
+	for len(keys) > 0 {
+		n := min(len(keys), peerwire.MaxHaveSeqs)
+		seqs := make([]uint64, n)
+		for i, k := range keys[:n] {
+			seqs[i] = k.Seq
+		}
+		if msg, err := peerwire.Encode(nil, &peerwire.Have{Swarm: h, Seqs: seqs}); err == nil {
+			out = append(out, msg)
+		}
+		keys = keys[n:]
+	}
+	return out
+}
+
+// send sends one message; a failure closes the peer.
+func (p *peer) send(msg []byte) {
+	if err := p.link.Send(msg); err != nil {
+		p.close(err)
+	}
+}
+
+// close disconnects the peer once, failing its downloads and stopping its
+// uploads.
+func (p *peer) close(reason error) {
+	p.closeOnce.Do(func() {
+		close(p.done)
+		_ = p.link.Close()
+		p.mu.Lock()
+		p.closeErr = reason
+		for id, d := range p.downloads {
+			d.result <- downloadResult{err: errors.Join(ErrPeerFailed, reason)}
+			delete(p.downloads, id)
+		}
+		for id, cancel := range p.uploads {
+			cancel()
+			delete(p.uploads, id)
+		}
+		p.mu.Unlock()
+		e := p.e
+		e.mu.Lock()
+		if e.peers[p.id] == p {
+			delete(e.peers, p.id)
+		}
+		e.mu.Unlock()
+		e.emit(EngineEvent{Kind: EventPeerDisconnected, Peer: p.id, Err: reason})
+	})
+}
+
+// ban drops the peer and keeps it from reconnecting for the ban time.
+func (p *peer) ban(reason error) {
+	e := p.e
+	e.mu.Lock()
+	e.banned[p.id] = time.Now().Add(e.cfg.banTime)
+	e.stats.BannedPeers++
+	e.mu.Unlock()
+	e.emit(EngineEvent{Kind: EventPeerBanned, Peer: p.id, Err: reason})
+	p.close(reason)
+}
+
+func (p *peer) readLoop() {
+	for {
+		raw, err := p.link.Receive()
+		if err != nil {
+			p.close(err)
+			return
+		}
+		msg, err := peerwire.Decode(raw)
+		if err != nil {
+			p.ban(err)
+			return
+		}
+		if err := p.handle(msg); err != nil {
+			p.ban(err)
+			return
+		}
+	}
+}
+
+// handle dispatches one message. An error means the peer broke the
+// protocol and must be dropped.
+func (p *peer) handle(msg peerwire.Message) error {
+	p.mu.Lock()
+	greeted := p.greeted
+	p.mu.Unlock()
+	if hs, ok := msg.(*peerwire.Handshake); ok {
+		p.mu.Lock()
+		p.greeted, p.caps = true, hs.Capabilities
+		p.mu.Unlock()
+		return nil
+	}
+	if !greeted {
+		return errNoHandshake
+	}
+	switch m := msg.(type) {
+	case *peerwire.Have:
+		return p.addHaves(InfoHash(m.Swarm), m.Seqs)
+	case *peerwire.Bitfield:
+		return p.addHaves(InfoHash(m.Swarm), m.AppendSeqs(nil))
+	case *peerwire.Lost:
+		p.mu.Lock()
+		for _, seq := range m.Seqs {
+			delete(p.have[InfoHash(m.Swarm)], seq)
+		}
+		p.mu.Unlock()
+	case *peerwire.Request:
+		p.e.serveRequest(p, m)
+	case *peerwire.Cancel:
+		p.mu.Lock()
+		if cancel := p.uploads[m.ReqID]; cancel != nil {
+			cancel()
+			delete(p.uploads, m.ReqID)
+		}
+		p.mu.Unlock()
+	case *peerwire.Chunk:
+		return p.onChunk(m)
+	case *peerwire.Reject:
+		p.mu.Lock()
+		d := p.downloads[m.ReqID]
+		delete(p.downloads, m.ReqID)
+		p.asm.Cancel(m.ReqID)
+		p.mu.Unlock()
+		if d != nil {
+			d.result <- downloadResult{err: errors.Join(ErrPeerFailed, errors.New("peer rejected the request: "+m.Reason.String()))}
+		}
+	case *peerwire.Ping:
+		pong, _ := peerwire.Encode(nil, &peerwire.Pong{Nonce: m.Nonce})
+		p.send(pong)
+	case *peerwire.Pong:
+	}
+	return nil
+}
+
+func (p *peer) addHaves(h InfoHash, seqs []uint64) error {
+	p.mu.Lock()
+	set := p.have[h]
+	if set == nil {
+		set = make(map[uint64]struct{}, len(seqs))
+		p.have[h] = set
+	}
+	for _, seq := range seqs {
+		set[seq] = struct{}{}
+	}
+	over := len(set) > maxHavesPerSwarm
+	p.mu.Unlock()
+	if over {
+		return errTooManyHave
+	}
+	p.e.notifyHave(h, seqs)
+	return nil
+}
+
+func (p *peer) has(h InfoHash, seq uint64) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	_, ok := p.have[h][seq]
+	return ok
+}
+
+func (p *peer) onChunk(c *peerwire.Chunk) error {
+	p.mu.Lock()
+	body, done, err := p.asm.Add(c)
+	d := p.downloads[c.ReqID]
+	if err != nil || done {
+		delete(p.downloads, c.ReqID)
+	}
+	p.mu.Unlock()
+	if err != nil {
+		if d != nil {
+			d.result <- downloadResult{err: errors.Join(ErrPeerFailed, err)}
+		}
+		return err
+	}
+	if d == nil {
+		return nil // a late chunk of a cancelled request
+	}
+	if done {
+		d.result <- downloadResult{data: body}
+		return nil
+	}
+	select {
+	case d.progress <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// startDownload sends a request for key and registers its download.
+func (p *peer) startDownload(key segmentcache.Key) (peerwire.ReqID, *download, error) {
+	maxLen := uint32(p.e.cfg.maxSegmentBytes)
+	if key.End > 0 {
+		maxLen = uint32(key.End - key.Start)
+	}
+	p.mu.Lock()
+	if p.closeErr != nil {
+		p.mu.Unlock()
+		return 0, nil, ErrPeerFailed
+	}
+	p.nextReq++
+	id := p.nextReq
+	if err := p.asm.Expect(id, maxLen); err != nil {
+		p.mu.Unlock()
+		return 0, nil, errors.Join(ErrPeerFailed, err)
+	}
+	d := &download{progress: make(chan struct{}, 1), result: make(chan downloadResult, 1)}
+	p.downloads[id] = d
+	p.mu.Unlock()
+	msg, err := peerwire.Encode(nil, &peerwire.Request{ReqID: id, Swarm: peerwire.SwarmID(SwarmKey(key.Swarm)),
+		Seq: key.Seq, Start: uint64(key.Start), End: uint64(key.End)})
+	if err != nil {
+		p.cancelDownload(id)
+		return 0, nil, err
+	}
+	p.send(msg)
+	return id, d, nil
+}
+
+// cancelDownload abandons a download and tells the peer.
+func (p *peer) cancelDownload(id peerwire.ReqID) {
+	p.mu.Lock()
+	_, ok := p.downloads[id]
+	delete(p.downloads, id)
+	p.asm.Cancel(id)
+	p.mu.Unlock()
+	if ok {
+		msg, _ := peerwire.Encode(nil, &peerwire.Cancel{ReqID: id})
+		p.send(msg)
+	}
+}
+
+func (p *peer) progress(id peerwire.ReqID) (received, total uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	received, total, _ = p.asm.Progress(id)
+	return received, total
+}
+
+// failed records a failed transfer; too many in a row drop the peer.
+func (p *peer) failed() {
+	p.mu.Lock()
+	p.failures++
+	drop := p.failures >= maxFailures
+	p.mu.Unlock()
+	if drop {
+		p.close(errSlowPeer)
+	}
+}
+
+func (p *peer) succeeded(bytes int, firstByte, total time.Duration) {
+	p.mu.Lock()
+	p.failures = 0
+	p.rate.observe(bytes, firstByte, total)
+	p.mu.Unlock()
+}
+
+func (p *peer) expected(n int) (time.Duration, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.rate.expected(n)
+}

@@ -1,0 +1,156 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/segmentcache"
+)
+
+// serveRequest answers a peer's request from the cache: a Reject when the
+// engine does not upload, lacks the segment or is at its upload limit,
+// else an upload on its own goroutine.
+func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
+	reject := func(reason peerwire.Reason) {
+		msg, _ := peerwire.Encode(nil, &peerwire.Reject{ReqID: r.ReqID, Reason: reason})
+		p.send(msg)
+	}
+	if !e.cfg.upload {
+		reject(peerwire.ReasonNotFound)
+		return
+	}
+	e.mu.Lock()
+	s := e.swarms[InfoHash(r.Swarm)]
+	e.mu.Unlock()
+	if s == nil {
+		reject(peerwire.ReasonUnknownSwarm)
+		return
+	}
+	key := segmentcache.Key{Swarm: s.id, Seq: r.Seq, Start: int64(r.Start), End: int64(r.End)}
+	if !e.cache.Pin(key) {
+		reject(peerwire.ReasonNotFound)
+		return
+	}
+	select {
+	case e.uploads <- struct{}{}:
+	default:
+		e.cache.Unpin(key)
+		reject(peerwire.ReasonBusy)
+		return
+	}
+	ctx, cancel := context.WithCancel(e.ctx)
+	p.mu.Lock()
+	p.uploads[r.ReqID] = cancel
+	p.mu.Unlock()
+	ok := e.spawn(func() {
+		defer func() {
+			cancel()
+			p.mu.Lock()
+			delete(p.uploads, r.ReqID)
+			p.mu.Unlock()
+			e.cache.Unpin(key)
+			<-e.uploads
+		}()
+		e.upload(ctx, p, r.ReqID, key)
+	})
+	if !ok {
+		cancel()
+		e.cache.Unpin(key)
+		<-e.uploads
+	}
+}
+
+// cacheReader reads one cached segment for the chunker.
+type cacheReader struct {
+	c   *segmentcache.Cache
+	key segmentcache.Key
+}
+
+func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadAt(r.key, b, off) }
+
+// upload sends key to p in chunks, pausing while the link's buffer is above
+// the high-water mark and, with an upload rate cap, while the byte budget
+// is spent.
+func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) {
+	size, ok := e.cache.Size(key)
+	if !ok {
+		return
+	}
+	ch, err := peerwire.NewChunkerAt(id, cacheReader{e.cache, key}, size)
+	if err != nil {
+		return
+	}
+	bucket := newByteBucket(e.cfg.uploadRate)
+	sent := 0
+	var buf []byte
+	for !ch.Done() {
+		for p.link.BufferedAmount() > peerwire.HighWaterMark {
+			select {
+			case <-p.link.BufferedLow():
+			case <-ctx.Done():
+				return
+			case <-p.done:
+				return
+			}
+		}
+		c, err := ch.Next()
+		if err != nil {
+			return
+		}
+		if wait := bucket.take(len(c.Data)); wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		buf, err = peerwire.Encode(buf[:0], c)
+		if err != nil {
+			return
+		}
+		// Send copies nothing we keep: buf is reused only after Send returns,
+		// and Links copy or transmit synchronously.
+		if err := p.link.Send(buf); err != nil {
+			p.close(err)
+			return
+		}
+		sent += len(c.Data)
+	}
+	e.mu.Lock()
+	e.stats.UploadedBytes += int64(sent)
+	e.mu.Unlock()
+	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent})
+}
+
+// byteBucket paces bytes to a rate; rate 0 means no limit.
+type byteBucket struct {
+	rate   float64
+	tokens float64
+	last   time.Time
+}
+
+func newByteBucket(rate int64) *byteBucket {
+	// A burst of 64 KiB keeps small segments snappy under a cap.
+	return &byteBucket{rate: float64(rate), tokens: 64 << 10, last: time.Now()}
+}
+
+// take spends n bytes and returns how long to wait before sending them.
+func (b *byteBucket) take(n int) time.Duration {
+	if b.rate <= 0 {
+		return 0
+	}
+	now := time.Now()
+	b.tokens = min(64<<10, b.tokens+now.Sub(b.last).Seconds()*b.rate)
+	b.last = now
+	b.tokens -= float64(n)
+	if b.tokens >= 0 {
+		return 0
+	}
+	return time.Duration(-b.tokens / b.rate * float64(time.Second))
+}
