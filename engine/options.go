@@ -6,8 +6,6 @@ import (
 	"github.com/nearcast/nearcast/segmentcache"
 )
 
-
-
 // Verifier checks a segment received from a peer before it is cached or
 // handed to the player. It returns an error for data that must not be used.
 type Verifier func(key segmentcache.Key, data []byte) error
@@ -87,7 +85,9 @@ func WithOffersPerAnnounce(n int) Option {
 }
 
 // WithMaxUploads bounds concurrent uploads to peers (default 4).
-func WithMaxUploads(n int) Option { return intOption(&n, 1, func(c *config) *int { return &c.maxUploads }) }
+func WithMaxUploads(n int) Option {
+	return intOption(&n, 1, func(c *config) *int { return &c.maxUploads })
+}
 
 func intOption(n *int, lowest int, field func(*config) *int) Option {
 	return func(c *config) error {
@@ -130,14 +130,20 @@ func WithVerifier(v Verifier) Option {
 
 // WithSwarmIdle sets how long a swarm with no Load is kept before the engine
 // leaves it (default 60 s).
-func WithSwarmIdle(d time.Duration) Option { return durOption(d, func(c *config) *time.Duration { return &c.swarmIdle }) }
+func WithSwarmIdle(d time.Duration) Option {
+	return durOption(d, func(c *config) *time.Duration { return &c.swarmIdle })
+}
 
 // WithReannounce sets how often the engine re-announces a swarm that has
 // fewer peers than wanted (default 10 s).
-func WithReannounce(d time.Duration) Option { return durOption(d, func(c *config) *time.Duration { return &c.reannounce }) }
+func WithReannounce(d time.Duration) Option {
+	return durOption(d, func(c *config) *time.Duration { return &c.reannounce })
+}
 
 // WithOfferTTL sets how long an unanswered offer is kept (default 30 s).
-func WithOfferTTL(d time.Duration) Option { return durOption(d, func(c *config) *time.Duration { return &c.offerTTL }) }
+func WithOfferTTL(d time.Duration) Option {
+	return durOption(d, func(c *config) *time.Duration { return &c.offerTTL })
+}
 
 // WithFirstByteTimeout bounds the wait for a peer's first chunk (default 2 s).
 func WithFirstByteTimeout(d time.Duration) Option {
@@ -146,7 +152,9 @@ func WithFirstByteTimeout(d time.Duration) Option {
 
 // WithCDNMargin sets the time kept in reserve for a CDN fallback when
 // judging whether a peer transfer can meet its deadline (default 1.5 s).
-func WithCDNMargin(d time.Duration) Option { return durOption(d, func(c *config) *time.Duration { return &c.cdnMargin }) }
+func WithCDNMargin(d time.Duration) Option {
+	return durOption(d, func(c *config) *time.Duration { return &c.cdnMargin })
+}
 
 // WithMaxPeerWait bounds how long a Load waits for a peer to announce a
 // segment nobody has yet, when the deadline allows it (default 2 s).
