@@ -39,6 +39,7 @@ type Engine struct {
 	connecting map[PeerID]struct{}
 	banned     map[PeerID]time.Time
 	prefetches int
+	origin     map[segmentcache.Key]Source // where each cached segment came from
 	stats      Stats
 	cdn        rateEstimate
 }
@@ -94,6 +95,7 @@ func New(sig Signaler, dial Dialer, fetch Fetcher, opts ...Option) (*Engine, err
 		offers:     make(map[OfferID]*outOffer),
 		connecting: make(map[PeerID]struct{}),
 		banned:     make(map[PeerID]time.Time),
+		origin:     make(map[segmentcache.Key]Source),
 	}
 	if cfg.upload {
 		e.caps = peerwire.CapUpload
@@ -469,8 +471,11 @@ func (e *Engine) tick(now time.Time) {
 	}
 }
 
-// evicted tells peers that a segment is gone from the cache.
+// evicted forgets a segment's origin and tells peers it is gone.
 func (e *Engine) evicted(k segmentcache.Key) {
+	e.mu.Lock()
+	delete(e.origin, k)
+	e.mu.Unlock()
 	if !e.cfg.upload {
 		return
 	}

@@ -48,9 +48,13 @@ func (r *Request) key() segmentcache.Key {
 type Result struct {
 	// Data is the segment, a copy the caller owns (it may detach it).
 	Data []byte
-	// Source is where the bytes came from; Peer is set for SourcePeer.
+	// Source is where the bytes came from: the cache, a peer or the CDN;
+	// Peer is set for SourcePeer.
 	Source Source
 	Peer   PeerID
+	// Origin is where the bytes first came from: for a cache hit, the peer
+	// or CDN that filled the cache (prefetch, replay); else Source.
+	Origin Source
 	// Duration is how long Load took.
 	Duration time.Duration
 }
@@ -82,7 +86,10 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 	key := r.key()
 	defer e.prefetch(s, r)
 	if data, ok := e.cache.Get(key); ok {
-		return e.finish(key, Result{Data: data, Source: SourceCache}, start), nil
+		e.mu.Lock()
+		origin := e.origin[key]
+		e.mu.Unlock()
+		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: origin}, start), nil
 	}
 	t, owner := e.claim(s, key)
 	if !owner {
@@ -138,8 +145,13 @@ func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, boo
 // complete publishes a transfer's outcome: cache, announce, wake waiters.
 func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, data []byte, src Source, from PeerID, err error, owner bool) {
 	if err == nil {
-		if perr := e.cache.Put(key, data); perr == nil && e.cfg.upload {
-			e.announceHave(s, key.Seq)
+		if perr := e.cache.Put(key, data); perr == nil {
+			e.mu.Lock()
+			e.origin[key] = src
+			e.mu.Unlock()
+			if e.cfg.upload {
+				e.announceHave(s, key.Seq)
+			}
 		}
 	}
 	t.data, t.source, t.peer, t.err = data, src, from, err
@@ -156,15 +168,19 @@ func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, data []by
 	}
 }
 
-// finish counts a Load's result and reports it.
+// finish counts a Load's result by origin and reports it.
 func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Result {
 	res.Duration = time.Since(start)
+	if res.Origin == 0 {
+		res.Origin = res.Source
+	}
 	n := len(res.Data)
 	e.mu.Lock()
-	switch res.Source {
-	case SourceCache:
+	if res.Source == SourceCache {
 		e.stats.CacheBytes += int64(n)
 		e.stats.CacheSegments++
+	}
+	switch res.Origin {
 	case SourcePeer:
 		e.stats.PeerBytes += int64(n)
 		e.stats.PeerSegments++
@@ -173,7 +189,7 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 		e.stats.CDNSegments++
 	}
 	e.mu.Unlock()
-	e.emit(EngineEvent{Kind: EventSegment, Key: key, Source: res.Source, Peer: res.Peer, Bytes: n, Duration: res.Duration})
+	e.emit(EngineEvent{Kind: EventSegment, Key: key, Source: res.Source, Origin: res.Origin, Peer: res.Peer, Bytes: n, Duration: res.Duration})
 	return res
 }
 

@@ -32,12 +32,15 @@ func (s Source) String() string {
 
 // Stats are the engine's counters since it started.
 type Stats struct {
-	// CDNBytes, PeerBytes and CacheBytes count bytes handed to the player
-	// by source; PrefetchBytes counts bytes prefetched from peers.
+	// CDNBytes and PeerBytes count bytes handed to the player by origin:
+	// a segment prefetched from a peer counts as peer bytes when the player
+	// takes it from the cache. CacheBytes counts the bytes (of either
+	// origin) that came out of the cache; PrefetchBytes counts bytes
+	// prefetched from peers.
 	CDNBytes, PeerBytes, CacheBytes, PrefetchBytes int64
 	// UploadedBytes counts bytes sent to peers.
 	UploadedBytes int64
-	// Segments handed to the player by source.
+	// Segments handed to the player by origin, and from the cache.
 	CDNSegments, PeerSegments, CacheSegments int
 	// PeerFallbacks counts peer transfers abandoned for the CDN.
 	PeerFallbacks int
@@ -54,7 +57,8 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	// EventSegment: a Load completed (Key, Source, Bytes, Duration, Peer).
+	// EventSegment: a Load completed (Key, Source, Origin, Bytes, Duration,
+	// Peer).
 	EventSegment EventKind = iota + 1
 	// EventPeerConnected and EventPeerDisconnected: Peer (and Err, the
 	// reason, on disconnect).
@@ -74,6 +78,7 @@ type EngineEvent struct {
 	Time     time.Time
 	Key      segmentcache.Key
 	Source   Source
+	Origin   Source
 	Peer     PeerID
 	Bytes    int
 	Duration time.Duration
