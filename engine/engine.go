@@ -51,6 +51,8 @@ type swarm struct {
 	lastUsed     time.Time
 	lastAnnounce time.Time
 	interval     time.Duration
+	others       int  // other members, as the tracker last counted them
+	counted      bool // the tracker has counted the members at least once
 	announcing   bool
 	segSize      ewma // typical segment size, for transfer estimates
 	inflight     map[segmentcache.Key]*transfer
@@ -324,13 +326,15 @@ func (e *Engine) signalLoop() {
 			}
 			e.mu.Unlock()
 		case SignalAnnounced:
-			if s.Interval > 0 {
-				e.mu.Lock()
-				if sw := e.swarms[s.Swarm]; sw != nil {
+			e.mu.Lock()
+			if sw := e.swarms[s.Swarm]; sw != nil {
+				if s.Interval > 0 {
 					sw.interval = s.Interval
 				}
-				e.mu.Unlock()
+				sw.others = max(0, s.Complete+s.Incomplete-1)
+				sw.counted = true
 			}
+			e.mu.Unlock()
 		case SignalOffer:
 			e.onOffer(s)
 		case SignalAnswer:

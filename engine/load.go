@@ -261,7 +261,20 @@ func (e *Engine) sizeHint(r Request) int {
 	return 1 << 20
 }
 
-// cdnTime is the time to keep in reserve for a CDN fetch of n bytes.
+// cdnSafety is the least time added to the CDN's expected fetch time when
+// keeping a reserve for a fallback.
+const cdnSafety = 250 * time.Millisecond
+
+// Until a peer's speed has been measured, it is assumed to answer after
+// unmeasuredLatency and to deliver unmeasuredRate bytes per second.
+const (
+	unmeasuredLatency = 300 * time.Millisecond
+	unmeasuredRate    = 2 << 20
+)
+
+// cdnTime is the time to keep in reserve for a CDN fetch of n bytes: the
+// measured time plus half again (at least cdnSafety), or the configured
+// margin before the CDN has been measured.
 func (e *Engine) cdnTime(n int) time.Duration {
 	e.mu.Lock()
 	d, ok := e.cdn.expected(n)
@@ -269,13 +282,20 @@ func (e *Engine) cdnTime(n int) time.Duration {
 	if !ok {
 		return e.cfg.cdnMargin
 	}
-	return d + e.cfg.cdnMargin/2
+	return d + max(cdnSafety, d/2)
+}
+
+// peerTime is the expected time for p to deliver n bytes.
+func (p *peer) peerTime(n int) time.Duration {
+	if d, ok := p.expected(n); ok {
+		return d
+	}
+	return unmeasuredLatency + time.Duration(float64(n)/unmeasuredRate*float64(time.Second))
 }
 
 // bestPeer returns the connected, uploading peer holding seq that is
 // expected to deliver soonest, if it can do so before the deadline with
-// time left for the CDN. A peer not yet measured is given the benefit of
-// the doubt when the first-byte timeout still fits.
+// time left for the CDN.
 func (e *Engine) bestPeer(h InfoHash, seq uint64, size int, deadline time.Time, skip map[PeerID]bool) *peer {
 	budget := time.Until(deadline) - e.cdnTime(size)
 	var best *peer
@@ -290,10 +310,7 @@ func (e *Engine) bestPeer(h InfoHash, seq uint64, size int, deadline time.Time, 
 		if !uploads {
 			continue
 		}
-		d, ok := p.expected(size)
-		if !ok {
-			d = e.cfg.firstByteTimeout
-		}
+		d := p.peerTime(size)
 		if d >= budget {
 			continue
 		}
@@ -309,13 +326,16 @@ func (e *Engine) bestPeer(h InfoHash, seq uint64, size int, deadline time.Time, 
 // new segment, the one whose wait ends first fetches it from the CDN and
 // announces it; the others get it from that one.
 func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int, skip map[PeerID]bool) *peer {
+	// Wait only where a peer may turn up: connected peers, other members
+	// the tracker knows of, or a swarm just joined whose members the
+	// tracker has not counted yet.
 	e.mu.Lock()
-	connected := e.peersInLocked(s.hash)
+	hopeful := e.peersInLocked(s.hash) > 0 || s.others > 0 || !s.counted
 	e.mu.Unlock()
-	if connected == 0 || e.cfg.maxPeerWait == 0 {
+	if !hopeful || e.cfg.maxPeerWait == 0 {
 		return nil
 	}
-	room := time.Until(r.Deadline) - e.cdnTime(size) - e.cfg.firstByteTimeout
+	room := time.Until(r.Deadline) - e.cdnTime(size) - unmeasuredLatency - time.Duration(float64(size)/unmeasuredRate*float64(time.Second))
 	room = min(room, e.cfg.maxPeerWait)
 	if room <= 0 {
 		return nil
@@ -391,6 +411,9 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 // little time before the deadline.
 func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, deadline time.Time, size int) ([]byte, error) {
 	start := time.Now()
+	// The first byte may take at most half the slack before the CDN
+	// reserve, and never more than the configured first-byte timeout.
+	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(size))/2))
 	id, d, err := p.startDownload(key)
 	if err != nil {
 		return nil, err
@@ -429,7 +452,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, de
 			elapsed := time.Since(start)
 			got, total := p.progress(id)
 			if got == 0 {
-				if elapsed > e.cfg.firstByteTimeout {
+				if elapsed > firstByteLimit {
 					return fail(errors.New("no first byte in time"))
 				}
 				continue
