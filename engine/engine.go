@@ -2,8 +2,7 @@ package engine
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -130,6 +129,7 @@ func (e *Engine) Stats() Stats {
 	s.Peers = len(e.peers)
 	s.Swarms = len(e.swarms)
 	e.mu.Unlock()
+	s.Uploads = len(e.uploads)
 	s.Cache = e.cache.Stats()
 	return s
 }
@@ -308,10 +308,14 @@ func (e *Engine) makeOffers(h InfoHash, n int) []Offer {
 	return out
 }
 
+// newOfferID returns a random offer ID. It needs to be unique, not secret:
+// the tracker accepts an answer only from the connection the offer went to.
 func newOfferID() OfferID {
 	var b [10]byte
-	_, _ = rand.Read(b[:])
-	return OfferID(hex.EncodeToString(b[:]))
+	for i := range b {
+		b[i] = byte(rand.Uint32())
+	}
+	return OfferID(hexString(b[:]))
 }
 
 // signalLoop handles everything the tracker sends.

@@ -377,3 +377,78 @@ func TestSwarmIdentity(t *testing.T) {
 		t.Fatal("different streams share an info_hash")
 	}
 }
+
+func TestUploadRateCap(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond, Bandwidth: 50 << 20}, 2, 1<<20)
+		defer h.close()
+		a := h.engine(engine.WithUploadRate(256 << 10))
+		b := h.engine()
+		h.load(a, 0, 10*time.Second)
+		h.load(b, 1, 10*time.Second)
+		h.connect(1)
+		start := time.Now()
+		r := h.load(b, 0, 60*time.Second)
+		took := time.Since(start)
+		// ~1.1 MiB at 256 KiB/s after a 64 KiB burst: about 4 s.
+		if r.Source != engine.SourcePeer || took < 3500*time.Millisecond || took > 6*time.Second {
+			t.Fatalf("capped upload: source %v, took %v; want a peer transfer of about 4 s", r.Source, took)
+		}
+	})
+}
+
+func TestConcurrentUploadsAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond, Bandwidth: 1 << 20}, 2, 1<<20)
+		defer h.close()
+		seed := h.engine(engine.WithMaxUploads(1))
+		h.load(seed, 0, 10*time.Second)
+		leechers := []*engine.Engine{h.engine(), h.engine(), h.engine()}
+		for _, l := range leechers {
+			h.load(l, 1, 10*time.Second)
+		}
+		h.connect(1)
+		results := make(chan engine.Result, len(leechers))
+		for _, l := range leechers {
+			go func() { results <- h.load(l, 0, 30*time.Second) }()
+		}
+		most := 0
+		for got := 0; got < len(leechers); {
+			select {
+			case <-results:
+				got++
+			case <-time.After(50 * time.Millisecond):
+				most = max(most, seed.Stats().Uploads)
+			}
+		}
+		if most != 1 {
+			t.Fatalf("at most %d uploads ran at once, want exactly the limit of 1", most)
+		}
+	})
+}
+
+func TestPeersPerSwarmAreBounded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond}, 1, 1024)
+		defer h.close()
+		var es []*engine.Engine
+		for range 6 {
+			es = append(es, h.engine(engine.WithMaxPeers(2)))
+		}
+		for _, e := range es {
+			h.load(e, 0, 10*time.Second)
+		}
+		time.Sleep(40 * time.Second) // several re-announce rounds, within the swarm idle time
+		total := 0
+		for i, e := range es {
+			n := e.Stats().Peers
+			if n > 2 {
+				t.Fatalf("engine %d has %d peers, want at most 2", i, n)
+			}
+			total += n
+		}
+		if total < 6 {
+			t.Fatalf("only %d peer links among 6 engines", total/2)
+		}
+	})
+}

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"encoding/hex"
 	"time"
 )
 
@@ -15,13 +14,24 @@ import (
 type InfoHash [20]byte
 
 // String returns the info_hash in hex.
-func (h InfoHash) String() string { return hex.EncodeToString(h[:]) }
+func (h InfoHash) String() string { return hexString(h[:]) }
 
 // PeerID is the 20-byte tracker identity of an engine.
 type PeerID [20]byte
 
 // String returns the peer ID in hex.
-func (p PeerID) String() string { return hex.EncodeToString(p[:]) }
+func (p PeerID) String() string { return hexString(p[:]) }
+
+// hexString is encoding/hex's EncodeToString, without pulling fmt into the
+// WASM build.
+func hexString(b []byte) string {
+	const digits = "0123456789abcdef"
+	out := make([]byte, 2*len(b))
+	for i, c := range b {
+		out[2*i], out[2*i+1] = digits[c>>4], digits[c&0xF]
+	}
+	return string(out)
+}
 
 // OfferID names one WebRTC offer so that its answer can be matched to it.
 type OfferID string

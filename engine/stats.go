@@ -46,8 +46,8 @@ type Stats struct {
 	PeerFallbacks int
 	// BannedPeers counts peers dropped for bad data or protocol errors.
 	BannedPeers int
-	// Peers and Swarms are the current counts.
-	Peers, Swarms int
+	// Peers, Swarms and Uploads (uploads under way) are current counts.
+	Peers, Swarms, Uploads int
 	// Cache is the segment cache's own counters.
 	Cache segmentcache.Stats
 }

@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/sha1"
-	"net/url"
 	"strconv"
 	"strings"
 
@@ -24,13 +23,20 @@ type SwarmID = segmentcache.SwarmID
 // stream meet in one swarm; scheme and host are kept lower case.
 func SwarmIDFor(manifestURL, rendition string) SwarmID {
 	base := manifestURL
-	if u, err := url.Parse(manifestURL); err == nil {
-		u.RawQuery, u.Fragment, u.RawFragment, u.ForceQuery = "", "", "", false
-		u.Scheme, u.Host = strings.ToLower(u.Scheme), strings.ToLower(u.Host)
-		u.User = nil
-		base = u.String()
-	} else if i := strings.IndexAny(base, "?#"); i >= 0 {
+	if i := strings.IndexAny(base, "?#"); i >= 0 {
 		base = base[:i]
+	}
+	// Lower-case the scheme and authority and drop user info; the path is
+	// case-sensitive and stays as it is.
+	if scheme, rest, ok := strings.Cut(base, "://"); ok {
+		authority, path := rest, ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			authority, path = rest[:i], rest[i:]
+		}
+		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
+			authority = authority[i+1:]
+		}
+		base = strings.ToLower(scheme) + "://" + strings.ToLower(authority) + path
 	}
 	if rendition == "" {
 		return SwarmID(base)
