@@ -4,6 +4,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/nearcast/nearcast/internal/jsonstr"
 )
 
 // This file holds the package's JSON (RFC 8259) support: an appender for the
@@ -15,38 +17,8 @@ import (
 // depth 1, an SDP object inside it at depth 2.
 const maxDepth = 32
 
-const hexDigits = "0123456789abcdef"
-
-// appendString appends s, which must be valid UTF-8, as a JSON string.
-// Control characters, quote and backslash are escaped, and so are U+2028
-// and U+2029 so that the text is also valid JavaScript.
-func appendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			dst = appendEscape(dst, c)
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			start = i + size
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+// appendString appends s as a JSON string (see jsonstr.Append).
+func appendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
 
 // appendBinary appends b as a JSON "binary string": each byte becomes the
 // character of the same code point, U+0000 to U+00FF, as bittorrent-tracker
@@ -58,27 +30,12 @@ func appendBinary(dst []byte, b []byte) []byte {
 		case c >= utf8.RuneSelf:
 			dst = append(dst, 0xC0|c>>6, 0x80|c&0x3F)
 		case c < 0x20 || c == '"' || c == '\\':
-			dst = appendEscape(dst, c)
+			dst = jsonstr.AppendEscape(dst, c)
 		default:
 			dst = append(dst, c)
 		}
 	}
 	return append(dst, '"')
-}
-
-// appendEscape appends the escape sequence of the ASCII byte c.
-func appendEscape(dst []byte, c byte) []byte {
-	switch c {
-	case '"', '\\':
-		return append(dst, '\\', c)
-	case '\n':
-		return append(dst, '\\', 'n')
-	case '\r':
-		return append(dst, '\\', 'r')
-	case '\t':
-		return append(dst, '\\', 't')
-	}
-	return append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
 }
 
 // binaryID decodes a binary string (the UTF-8 text of a decoded JSON string)

@@ -3,7 +3,8 @@ package wtproto
 import (
 	"encoding/json"
 	"strconv"
-	"unicode/utf8"
+
+	"github.com/nearcast/nearcast/internal/jsonstr"
 )
 
 // The Append functions write server frames. They append to dst and return
@@ -99,56 +100,8 @@ func AppendScrapeResponse(dst []byte, files []ScrapeFile) []byte {
 	return append(dst, "}}"...)
 }
 
-const hexDigits = "0123456789abcdef"
-
 // AppendString appends s as a JSON string. Control characters, quote and
 // backslash are escaped, as are U+2028 and U+2029; invalid UTF-8 becomes
 // U+FFFD. Binary-string IDs (U+0000 to U+00FF) therefore round-trip through
 // any JSON parser.
-func AppendString(dst []byte, s string) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		if r == '\u2028' || r == '\u2029' {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
-}
+func AppendString(dst []byte, s string) []byte { return jsonstr.Append(dst, s) }
