@@ -38,7 +38,7 @@ type Engine struct {
 	connecting map[PeerID]struct{}
 	banned     map[PeerID]time.Time
 	prefetches int
-	origin     map[segmentcache.Key]Source // where each cached segment came from
+	origin     map[segmentcache.Key]provenance // where each cached segment came from
 	stats      Stats
 	cdn        rateEstimate
 }
@@ -96,7 +96,7 @@ func New(sig Signaler, dial Dialer, fetch Fetcher, opts ...Option) (*Engine, err
 		offers:     make(map[OfferID]*outOffer),
 		connecting: make(map[PeerID]struct{}),
 		banned:     make(map[PeerID]time.Time),
-		origin:     make(map[segmentcache.Key]Source),
+		origin:     make(map[segmentcache.Key]provenance),
 	}
 	if cfg.upload {
 		e.caps = peerwire.CapUpload

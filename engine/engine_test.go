@@ -336,8 +336,15 @@ func TestPrefetchFromPeers(t *testing.T) {
 		synctest.Wait()
 		time.Sleep(2 * time.Second)
 		for _, seq := range []int{1, 2} {
-			if res := h.load(b, seq, 10*time.Second); res.Source != engine.SourceCache {
-				t.Fatalf("segment %d from %v, want prefetched into the cache", seq, res.Source)
+			res := h.load(b, seq, 10*time.Second)
+			if res.Source != engine.SourceCache || res.Origin != engine.SourcePeer {
+				t.Fatalf("segment %d from %v (origin %v), want prefetched from a peer into the cache", seq, res.Source, res.Origin)
+			}
+			// The player's bandwidth estimate gets the prefetch's real
+			// transfer time (100 KiB at 4 MiB/s plus delay), not the
+			// instant cache hit.
+			if res.Transfer < 20*time.Millisecond || res.FirstByte <= 0 || res.FirstByte > res.Transfer {
+				t.Fatalf("segment %d: transfer %v, first byte %v", seq, res.Transfer, res.FirstByte)
 			}
 		}
 		if st := b.Stats(); st.PrefetchBytes != int64(len(h.files[h.urls[1]])+len(h.files[h.urls[2]])) || st.CacheSegments != 2 {

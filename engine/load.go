@@ -57,16 +57,34 @@ type Result struct {
 	Origin Source
 	// Duration is how long Load took.
 	Duration time.Duration
+	// Transfer is how long the network transfer of the bytes took (for a
+	// cache hit, the transfer that filled the cache), and FirstByte the
+	// part of it until the first byte arrived (0 when unknown). Players'
+	// bandwidth estimates want these rather than Duration.
+	Transfer, FirstByte time.Duration
+}
+
+// provenance records how a cached segment arrived.
+type provenance struct {
+	src                 Source
+	transfer, firstByte time.Duration
 }
 
 // transfer is a segment being obtained; concurrent Loads of it (and a
 // prefetch) share one transfer.
 type transfer struct {
-	done   chan struct{}
-	data   []byte
-	source Source
-	peer   PeerID
-	err    error
+	done chan struct{}
+	out  outcome
+	err  error
+}
+
+// outcome is what obtain got: the bytes, where from, and how long the
+// network transfer took.
+type outcome struct {
+	data                []byte
+	src                 Source
+	peer                PeerID
+	transfer, firstByte time.Duration
 }
 
 // Load returns the segment r, from the cache, a peer or the CDN, as the
@@ -87,9 +105,9 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 	defer e.prefetch(s, r)
 	if data, ok := e.cache.Get(key); ok {
 		e.mu.Lock()
-		origin := e.origin[key]
+		pv := e.origin[key]
 		e.mu.Unlock()
-		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: origin}, start), nil
+		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: pv.src, Transfer: pv.transfer, FirstByte: pv.firstByte}, start), nil
 	}
 	t, owner := e.claim(s, key)
 	if !owner {
@@ -99,12 +117,12 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		// The shared transfer failed or would be late: go it alone.
 		t = &transfer{done: make(chan struct{})}
 	}
-	data, src, from, err := e.obtain(ctx, s, r, true)
-	e.complete(s, key, t, data, src, from, err, owner)
+	out, err := e.obtain(ctx, s, r, true)
+	e.complete(s, key, t, out, err, owner)
 	if err != nil {
 		return Result{}, err
 	}
-	return e.finish(key, Result{Data: clone(data), Source: src, Peer: from}, start), nil
+	return e.finish(key, Result{Data: clone(out.data), Source: out.src, Peer: out.peer, Transfer: out.transfer, FirstByte: out.firstByte}, start), nil
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -135,7 +153,8 @@ func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, boo
 		if t.err != nil {
 			return Result{}, false
 		}
-		return Result{Data: clone(t.data), Source: t.source, Peer: t.peer}, true
+		o := t.out
+		return Result{Data: clone(o.data), Source: o.src, Peer: o.peer, Transfer: o.transfer, FirstByte: o.firstByte}, true
 	case <-timer.C:
 	case <-ctx.Done():
 	}
@@ -143,25 +162,25 @@ func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, boo
 }
 
 // complete publishes a transfer's outcome: cache, announce, wake waiters.
-func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, data []byte, src Source, from PeerID, err error, owner bool) {
+func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, out outcome, err error, owner bool) {
 	if err == nil {
-		if perr := e.cache.Put(key, data); perr == nil {
+		if perr := e.cache.Put(key, out.data); perr == nil {
 			e.mu.Lock()
-			e.origin[key] = src
+			e.origin[key] = provenance{src: out.src, transfer: out.transfer, firstByte: out.firstByte}
 			e.mu.Unlock()
 			if e.cfg.upload {
 				e.announceHave(s, key.Seq)
 			}
 		}
 	}
-	t.data, t.source, t.peer, t.err = data, src, from, err
+	t.out, t.err = out, err
 	if owner {
 		e.mu.Lock()
 		if s.inflight[key] == t {
 			delete(s.inflight, key)
 		}
 		if err == nil {
-			s.segSize.add(float64(len(data)))
+			s.segSize.add(float64(len(out.data)))
 		}
 		e.mu.Unlock()
 		close(t.done)
@@ -195,7 +214,7 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 
 // obtain gets r's bytes from a peer when one can deliver in time, else from
 // the CDN (unless useCDN is false: prefetch).
-func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) ([]byte, Source, PeerID, error) {
+func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (outcome, error) {
 	key := r.key()
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
@@ -208,12 +227,13 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 			break
 		}
 		tried[p.id] = true
-		data, err := e.fromPeer(ctx, p, key, r.Deadline, size)
+		start := time.Now()
+		data, firstByte, err := e.fromPeer(ctx, p, key, r.Deadline, size)
 		if err == nil {
-			return data, SourcePeer, p.id, nil
+			return outcome{data: data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: firstByte}, nil
 		}
 		if ctx.Err() != nil {
-			return nil, 0, PeerID{}, ctx.Err()
+			return outcome{}, ctx.Err()
 		}
 		e.mu.Lock()
 		e.stats.PeerFallbacks++
@@ -221,10 +241,11 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 		e.emit(EngineEvent{Kind: EventFallback, Key: key, Peer: p.id, Err: err})
 	}
 	if !useCDN {
-		return nil, 0, PeerID{}, ErrPeerFailed
+		return outcome{}, ErrPeerFailed
 	}
+	start := time.Now()
 	data, err := e.fromCDN(ctx, r)
-	return data, SourceCDN, PeerID{}, err
+	return outcome{data: data, src: SourceCDN, transfer: time.Since(start)}, err
 }
 
 // fromCDN fetches r from the CDN and learns its speed.
@@ -409,41 +430,41 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 // fromPeer downloads key from p, watching the transfer: it is abandoned
 // when the first byte is late or the projected finish leaves the CDN too
 // little time before the deadline.
-func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, deadline time.Time, size int) ([]byte, error) {
+func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, deadline time.Time, size int) ([]byte, time.Duration, error) {
 	start := time.Now()
 	// The first byte may take at most half the slack before the CDN
 	// reserve, and never more than the configured first-byte timeout.
 	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(size))/2))
 	id, d, err := p.startDownload(key)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var firstByte time.Duration
 	const watchEvery = 100 * time.Millisecond
 	ticker := time.NewTicker(watchEvery)
 	defer ticker.Stop()
-	fail := func(reason error) ([]byte, error) {
+	fail := func(reason error) ([]byte, time.Duration, error) {
 		p.cancelDownload(id)
 		p.failed()
-		return nil, errors.Join(ErrPeerFailed, reason)
+		return nil, 0, errors.Join(ErrPeerFailed, reason)
 	}
 	for {
 		select {
 		case res := <-d.result:
 			if res.err != nil {
 				p.failed()
-				return nil, res.err
+				return nil, 0, res.err
 			}
 			if err := e.check(key, res.data); err != nil {
 				p.ban(err)
-				return nil, err
+				return nil, 0, err
 			}
 			elapsed := time.Since(start)
 			if firstByte == 0 {
 				firstByte = elapsed
 			}
 			p.succeeded(len(res.data), firstByte, elapsed)
-			return res.data, nil
+			return res.data, firstByte, nil
 		case <-d.progress:
 			if firstByte == 0 {
 				firstByte = time.Since(start)
@@ -467,9 +488,9 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, de
 			}
 		case <-ctx.Done():
 			p.cancelDownload(id)
-			return nil, ctx.Err()
+			return nil, 0, ctx.Err()
 		case <-p.done:
-			return nil, errors.Join(ErrPeerFailed, errors.New("peer disconnected"))
+			return nil, 0, errors.Join(ErrPeerFailed, errors.New("peer disconnected"))
 		}
 	}
 }
@@ -520,23 +541,23 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		t, owner := e.claim(s, key)
 		if !owner || !e.hasPeerFor(s.hash, next.Seq) {
 			if owner {
-				e.complete(s, key, t, nil, 0, PeerID{}, ErrPeerFailed, true)
+				e.complete(s, key, t, outcome{}, ErrPeerFailed, true)
 			}
 			e.donePrefetch()
 			continue
 		}
 		started := e.spawn(func() {
 			defer e.donePrefetch()
-			data, src, from, err := e.obtain(e.ctx, s, next, false)
-			e.complete(s, key, t, data, src, from, err, true)
+			out, err := e.obtain(e.ctx, s, next, false)
+			e.complete(s, key, t, out, err, true)
 			if err == nil {
 				e.mu.Lock()
-				e.stats.PrefetchBytes += int64(len(data))
+				e.stats.PrefetchBytes += int64(len(out.data))
 				e.mu.Unlock()
 			}
 		})
 		if !started {
-			e.complete(s, key, t, nil, 0, PeerID{}, ErrClosed, true)
+			e.complete(s, key, t, outcome{}, ErrClosed, true)
 			e.donePrefetch()
 		}
 	}
