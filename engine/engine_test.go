@@ -3,7 +3,10 @@ package engine_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"errors"
+	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -458,4 +461,18 @@ func TestPeersPerSwarmAreBounded(t *testing.T) {
 			t.Fatalf("only %d peer links among 6 engines", total/2)
 		}
 	})
+}
+
+// TestSwarmKeyIsSHA1 pins the swarm key to SHA-1 of the versioned ID: the
+// engine carries its own SHA-1 (crypto/sha1 costs the WASM build ~58 KB
+// brotli), and native and browser engines must derive the same keys.
+func TestSwarmKeyIsSHA1(t *testing.T) {
+	id := "https://cdn.example/live/720p.m3u8"
+	for n := 0; n < 300; n++ {
+		sid := engine.SwarmID(strings.Repeat("x", n) + id)
+		want := sha1.Sum([]byte("nearcast/v" + strconv.Itoa(engine.ProtocolVersion) + "\x00" + string(sid)))
+		if got := engine.SwarmKey(sid); got != engine.InfoHash(want) {
+			t.Fatalf("SwarmKey(%d-byte ID) = %x, want %x", len(sid), got, want)
+		}
+	}
 }

@@ -1,7 +1,8 @@
 package engine
 
 import (
-	"crypto/sha1"
+	"encoding/binary"
+	"math/bits"
 	"strconv"
 	"strings"
 
@@ -47,12 +48,52 @@ func SwarmIDFor(manifestURL, rendition string) SwarmID {
 // SwarmKey returns the tracker info_hash of swarm id: the SHA-1 of
 // "nearcast/v<ProtocolVersion>", a zero byte and the swarm ID.
 func SwarmKey(id SwarmID) InfoHash {
-	h := sha1.New()
-	h.Write([]byte("nearcast/v"))
-	h.Write([]byte(strconv.Itoa(ProtocolVersion)))
-	h.Write([]byte{0})
-	h.Write([]byte(id))
-	var out InfoHash
-	copy(out[:], h.Sum(nil))
+	msg := []byte("nearcast/v" + strconv.Itoa(ProtocolVersion) + "\x00" + string(id))
+	return sha1Sum(msg)
+}
+
+func sha1Sum(msg []byte) [20]byte {
+	h := [5]uint32{0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0}
+	n := len(msg)
+	msg = append(msg, 0x80)
+	for len(msg)%64 != 56 {
+		msg = append(msg, 0)
+	}
+	msg = binary.BigEndian.AppendUint64(msg, uint64(n)*8)
+	var w [80]uint32
+	for len(msg) > 0 {
+		for i := 0; i < 16; i++ {
+			w[i] = binary.BigEndian.Uint32(msg[4*i:])
+		}
+		for i := 16; i < 80; i++ {
+			w[i] = bits.RotateLeft32(w[i-3]^w[i-8]^w[i-14]^w[i-16], 1)
+		}
+		a, b, c, d, e := h[0], h[1], h[2], h[3], h[4]
+		for i := 0; i < 80; i++ {
+			var f, k uint32
+			switch {
+			case i < 20:
+				f, k = b&c|^b&d, 0x5A827999
+			case i < 40:
+				f, k = b^c^d, 0x6ED9EBA1
+			case i < 60:
+				f, k = b&c|b&d|c&d, 0x8F1BBCDC
+			default:
+				f, k = b^c^d, 0xCA62C1D6
+			}
+			t := bits.RotateLeft32(a, 5) + f + e + k + w[i]
+			a, b, c, d, e = t, a, bits.RotateLeft32(b, 30), c, d
+		}
+		h[0] += a
+		h[1] += b
+		h[2] += c
+		h[3] += d
+		h[4] += e
+		msg = msg[64:]
+	}
+	var out [20]byte
+	for i, v := range h {
+		binary.BigEndian.PutUint32(out[4*i:], v)
+	}
 	return out
 }
