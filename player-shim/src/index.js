@@ -1,0 +1,95 @@
+// nearcast player shim: entry point.
+//
+// ESM:   import { hlsConfig, isSupported, nearcast } from "/nearcast/nearcast.esm.js";
+// Script tag (dist/nearcast.js): window.nearcast holds the same API, e.g.
+//        const { hlsConfig, isSupported, nearcast } = window.nearcast;
+//        or simply nearcast.hlsConfig(...), nearcast.stats().
+//
+// One engine per page: the first hlsConfig() call starts it with its options.
+
+import { createCore, isSupported, setModuleBaseURL, State } from "./core.js";
+import { createHlsAdapter } from "./hls.js";
+
+// build.mjs defines this as "esm" or "iife"; unbundled (tests) it is undefined.
+const FORMAT = globalThis.__NEARCAST_FORMAT__ === "iife" ? "iife" : "esm";
+
+// Where nearcast.wasm and wasm_exec.js are by default: next to this file.
+if (FORMAT === "iife") {
+  setModuleBaseURL(globalThis.document?.currentScript?.src ?? "");
+} else {
+  setModuleBaseURL(import.meta.url);
+}
+
+const core = createCore();
+/** @type {Map<Function, ReturnType<typeof createHlsAdapter>>} fLoader class → adapter */
+const adapters = new Map();
+/** @type {ReturnType<typeof createHlsAdapter> | null} */
+let lastAdapter = null;
+/** @type {any} set by nearcast.attachMedia(); applies to later hlsConfig() calls too */
+let media = null;
+
+/**
+ * hlsConfig returns the hls.js config fragment `{ fLoader }` and starts the engine
+ * (once per page). Spread it into the Hls config:
+ *   new Hls({ ...hlsConfig(Hls, { trackers: ["wss://host/announce"] }), maxBufferLength: 8 })
+ * @param {any} Hls the hls.js class
+ * @param {import("../types/nearcast").NearcastOptions} options
+ */
+export function hlsConfig(Hls, options = {}) {
+  const a = createHlsAdapter(core, Hls, options);
+  if (media) a.attachMedia(media);
+  adapters.set(a.fLoader, a);
+  lastAdapter = a;
+  core.start(options);
+  return { fLoader: a.fLoader };
+}
+
+function adapterFor(hls) {
+  return adapters.get(hls?.config?.fLoader) ?? lastAdapter;
+}
+
+export const nearcast = {
+  hlsConfig,
+  isSupported,
+  /** Engine counters plus `{ready, supported, state}`; player loads count as CDN. */
+  stats: () => core.stats(),
+  /** Subscribe to engine events ("segment", "peer-connected", …, "*" for all). */
+  on: (type, fn) => core.on(type, fn),
+  off: (type, fn) => core.off(type, fn),
+  /**
+   * Bind an Hls instance (optional but recommended): its media element gives
+   * deadlines and its playlists give `upcoming` prefetch hints.
+   */
+  attach(hls) {
+    adapterFor(hls)?.attach(hls);
+    return hls;
+  },
+  /** Use this media element for deadlines (instead of the page's only <video>). */
+  attachMedia(el) {
+    media = el ?? null;
+    lastAdapter?.attachMedia(media);
+  },
+  /** Close the engine; later fragment loads go to the player's own loader. */
+  destroy() {
+    for (const a of adapters.values()) a.detach();
+    return core.destroy();
+  },
+  /** Resolves when the engine is ready (true) or unavailable (false). */
+  whenReady: () => (core.state === State.IDLE ? Promise.resolve(false) : core.start()),
+  get ready() {
+    return core.ready;
+  },
+  get state() {
+    return core.state;
+  },
+  get version() {
+    return core.version;
+  },
+};
+// So that `const { hlsConfig, isSupported, nearcast } = window.nearcast` works too.
+nearcast.nearcast = nearcast;
+
+export { isSupported };
+export default nearcast;
+
+if (FORMAT === "iife") globalThis.nearcast = nearcast;
