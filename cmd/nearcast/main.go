@@ -2,6 +2,7 @@
 //
 //	nearcast serve   run the signaling server
 //	nearcast token   sign a join token for a server started with --token-secret
+//	nearcast demo    serve the demo page, sample stream and signaling server
 //
 // Every flag can also be set with an environment variable: NEARCAST_ and the
 // flag name in upper case with dashes as underscores (--read-limit is
@@ -28,6 +29,7 @@ type command struct {
 var commands = []command{
 	{"serve", "run the signaling server", runServe},
 	{"token", "sign a join token", runToken},
+	{"demo", "serve the demo page, sample stream and signaling server", runDemo},
 }
 
 func main() {
