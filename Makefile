@@ -1,7 +1,9 @@
 # nearcast — build, test and run.
 #
-#   make demo    build everything and serve the demo
-#   make test    install what is missing, then run every test
+#   make demo    build everything and serve the demo (page, shim, WASM,
+#                signaling and a sample stream on one port)
+#   make test    install what is missing, then run every test, real-browser
+#                tests included
 #
 # Go tests run with the race detector; the fuzz targets' seed corpora run as
 # ordinary tests. `make fuzz` fuzzes for FUZZTIME per target.
@@ -9,45 +11,81 @@
 GO       ?= go
 FUZZTIME ?= 5m
 ADDR     ?= 127.0.0.1:8080
+MEDIA    ?= out/media
+GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test lint deps fuzz demo serve bench-signaling clean
+.PHONY: all build test lint deps unit js-test wasm-test wasm shim media e2e-build e2e \
+	fuzz demo bench-signaling clean
 
-all: build
+all: build wasm shim
 
 build:
 	$(GO) build -o bin/nearcast ./cmd/nearcast
 
-## deps: install the tools the tests need (idempotent).
+## deps: install what the tests need (idempotent): Go modules, Chromium,
+## ffmpeg, brotli, iproute2, and the npm packages of the shim and e2e.
 deps:
 	./scripts/deps.sh
+	./scripts/install-browser.sh
+	cd player-shim && npm ci --no-audit --no-fund --loglevel=error
+	cd e2e && npm ci --no-audit --no-fund --loglevel=error
 
-## test: lint, then every test (race detector on).
-test: deps lint
+## test: lint, unit tests (Go, JS, WASM under Node), then the browser tests.
+test: deps lint unit js-test wasm-test e2e
+
+unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+js-test:
+	cd player-shim && npm test
+
+wasm-test:
+	PATH="$(PATH):$(GOROOT_WASM)" GOOS=js GOARCH=wasm $(GO) test -count=1 ./wasm/
 
 ## lint: gofmt, and go vet for the host and for js/wasm.
 lint:
-	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path './node_modules/*')); \
+	@unformatted=$$(gofmt -l $$(find . -name '*.go' -not -path '*/node_modules/*')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./...
+
+## wasm: the engine for the browser; prints raw/gzip/brotli sizes and fails
+## over the budget.
+wasm:
+	./scripts/build-wasm.sh
+
+## shim: the player shim bundles (ESM, script tag, types).
+shim:
+	cd player-shim && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
+## media: the 60 s two-rendition sample stream (ffmpeg).
+media:
+	./scripts/make-media.sh $(MEDIA)
+
+e2e-build: build wasm shim media
+	$(GO) test -c -tags e2e -o bin/e2e.test ./e2e
+
+## e2e: real Chromium, one process per viewer, inside a private network
+## namespace (scripts/netns-run.sh). Everything is built before entering it.
+e2e: e2e-build
+	./scripts/netns-run.sh bin/e2e.test -test.v -test.count=1 -test.timeout 30m
 
 ## fuzz: run each fuzz target for FUZZTIME.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./signaling/wtproto
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./engine/peerwire
 	$(GO) test -run='^$$' -fuzz='^FuzzAssembler$$' -fuzztime=$(FUZZTIME) ./engine/peerwire
+	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./engine/tracker
 
-## demo: for now, the signaling server alone on ADDR (the demo page and
-## sample stream come with the browser engine).
-demo: build
-	./bin/nearcast serve --addr $(ADDR)
+## demo: build everything and serve the demo on ADDR.
+demo: build wasm shim media
+	./bin/nearcast demo --addr $(ADDR) --media $(MEDIA)
 
 ## bench-signaling: handshake latency and memory per idle connection.
 bench-signaling: build
 	./scripts/bench-signaling.sh
 
 clean:
-	rm -rf bin out
+	rm -rf bin out dist player-shim/dist
