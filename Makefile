@@ -64,7 +64,7 @@ shim:
 media:
 	./scripts/make-media.sh $(MEDIA)
 
-e2e-build: build wasm shim media
+e2e-build: deps build wasm shim media
 	$(GO) test -c -tags e2e -o bin/e2e.test ./e2e
 
 ## e2e: real Chromium, one process per viewer, inside a private network
@@ -80,7 +80,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./engine/tracker
 
 ## demo: build everything and serve the demo on ADDR.
-demo: build wasm shim media
+demo: deps build wasm shim media
 	./bin/nearcast demo --addr $(ADDR) --media $(MEDIA)
 
 ## bench-signaling: handshake latency and memory per idle connection.

@@ -53,14 +53,16 @@ func TestMessageRateLimit(t *testing.T) {
 
 func TestConnectionsPerIPCap(t *testing.T) {
 	ts := startServer(t, signaling.WithMaxConnsPerIP(2))
+	// A round trip on each connection makes sure the server has admitted
+	// it before the next one dials: the upgrade completes before admission.
 	first := ts.dial(nil)
-	ts.dial(nil)
+	first.sync(swarmA)
+	ts.dial(nil).sync(swarmA)
 	third := ts.dial(nil)
 	expectFailure(t, third.recv(), "too many connections")
 	if code, _ := third.expectClose(); code != websocket.ClosePolicyViolation {
 		t.Fatalf("close code %d, want 1008", code)
 	}
-	first.sync(swarmA)
 	if got := ts.metric(`nearcast_signaling_rejections_total{reason="ip_conn_limit"}`); got != "1" {
 		t.Errorf("ip_conn_limit rejections = %q", got)
 	}
