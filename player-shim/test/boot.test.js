@@ -102,6 +102,23 @@ test("boot: if Go's main exits, the engine is gone and loads go to the player", 
   assert.equal(FakePlayerLoader.instances.length, 1);
 });
 
+test("boot: a load under way when Go's main exits goes to the player at once", async () => {
+  serve();
+  let exit;
+  // An engine that never answers: only the exit can end the load.
+  fakeGo({ delay: 0, bridge: fakeBridge({ respond: () => {} }), exit: new Promise((r) => (exit = r)) });
+  const core = createCore();
+  const a = createHlsAdapter(core, FakeHls, {});
+  assert.equal(await core.start({ trackers: ["ws://x/announce"] }), true);
+  const rec = drive(a.fLoader, fragContext());
+  await tick(1);
+  assert.equal(FakePlayerLoader.instances.length, 0, "the engine had the load");
+  exit();
+  await rec.done;
+  assert.equal(FakePlayerLoader.instances.length, 1, "the player's loader took over");
+  assert.equal(rec.terminal.length, 1);
+});
+
 test("boot: the engine's create() refusing is a failure, not a crash", async () => {
   const bridge = fakeBridge();
   bridge.create = () => {
