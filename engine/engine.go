@@ -266,6 +266,15 @@ func (e *Engine) announceLocked(s *swarm, ev Event) {
 	e.wg.Add(1)
 	go func() {
 		defer e.wg.Done()
+		if ev == EventStarted && want > 0 {
+			// Join at once, without offers: the tracker's reply counts the
+			// swarm's members, which tells Loads whether waiting for a peer
+			// is worthwhile, long before the offers (ICE gathering) are
+			// ready. The offers follow in an update.
+			if e.sig.Announce(h, EventStarted, 0, nil) == nil {
+				ev = EventUpdate
+			}
+		}
 		offers := e.makeOffers(h, want)
 		err := e.sig.Announce(h, ev, max(want, 0), offers)
 		e.mu.Lock()
