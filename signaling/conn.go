@@ -71,12 +71,13 @@ func newConn(s *Server, ws *websocket.Conn, ip netip.Addr) *conn {
 	return c
 }
 
-// refuse sends a failure frame and closes with 1008 without ever reading.
-func (c *conn) refuse(reason string) {
+// refuse sends a failure frame and closes with code (1008 for a policy
+// refusal, 1001 while shutting down) without ever reading.
+func (c *conn) refuse(code int, reason string) {
 	deadline := time.Now().Add(c.s.cfg.writeTimeout)
 	_ = c.ws.SetWriteDeadline(deadline)
 	_ = c.ws.WriteMessage(websocket.TextMessage, wtproto.AppendFailure(nil, wtproto.ActionAnnounce, "", reason))
-	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, reason), deadline)
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), deadline)
 	_ = c.ws.Close()
 }
 

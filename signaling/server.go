@@ -125,8 +125,9 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	ip := clientIP(r, s.cfg.trusted)
 	c := newConn(s, ws, ip)
 
-	// Admission: each refusal is a failure frame and a 1008 close, before
-	// the connection can touch any swarm.
+	// Admission: each refusal is a failure frame and a close (1008, or 1001
+	// when the server is shutting down), before the connection can touch any
+	// swarm.
 	var refuse error
 	var reason string
 	if s.cfg.tokenSecret != nil {
@@ -145,7 +146,11 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	if refuse != nil {
 		s.metrics.reject(reason)
 		s.log.Info("connection refused", "reason", reason, "ip", ip, "err", refuse)
-		c.refuse(refuse.Error())
+		code := websocket.ClosePolicyViolation
+		if reason == reasonShutdown {
+			code = websocket.CloseGoingAway
+		}
+		c.refuse(code, refuse.Error())
 		return
 	}
 	c.run()
