@@ -35,6 +35,7 @@ type demoConfig struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	live            liveConfig
 }
 
 func (c *demoConfig) register(fs *flag.FlagSet) {
@@ -49,6 +50,7 @@ func (c *demoConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long connections get to close")
+	c.live.register(fs)
 }
 
 // mount is an extra static directory served under prefix.
@@ -188,16 +190,23 @@ func (a *afterFirstLine) Write(p []byte) (int, error) {
 //	/nearcast/   nearcast.wasm, wasm_exec.js (--dist), then the shim builds (--shim)
 //	/vendor/     hls.js builds (--vendor)
 //	/media/      the sample media (--media), every byte counted
+//	/media/live/ a looping live stream made from the sample (live.go)
 //	/demo/origin GET {"bytes":N,"requests":M} served under /media/; DELETE resets
 //	/announce, /healthz, /metrics   the signaling server
 //	--mount prefixes
 func newDemoHandler(cfg *demoConfig, sig *signaling.Server) (http.Handler, error) {
 	var origin originCounter
+	media := static(http.Dir(cfg.media), mediaCache(cfg.segmentMaxAge))
+	live, err := newLiveHandler(filepath.Join(cfg.media, "vod"), &cfg.live, media)
+	if err != nil {
+		return nil, err
+	}
 	mux := http.NewServeMux()
 	mux.Handle("/", static(http.Dir(cfg.web), revalidate))
 	mux.Handle("/nearcast/", http.StripPrefix("/nearcast", static(filesOnly{http.Dir(cfg.dist), http.Dir(cfg.shim)}, revalidate)))
 	mux.Handle("/vendor/", http.StripPrefix("/vendor", static(filesOnly{http.Dir(cfg.vendor)}, revalidate)))
-	mux.Handle("/media/", http.StripPrefix("/media", origin.count(static(http.Dir(cfg.media), mediaCache(cfg.segmentMaxAge)))))
+	mux.Handle("/media/", http.StripPrefix("/media", origin.count(media)))
+	mux.Handle("/media/live/", http.StripPrefix("/media", origin.count(live)))
 	mux.Handle("GET /demo/origin", &origin)
 	mux.Handle("DELETE /demo/origin", &origin)
 	mux.Handle(sig.Path(), sig)
