@@ -17,7 +17,7 @@ GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 export PATH := $(PATH):/usr/local/go/bin
 
 .PHONY: all build test lint deps unit js-test wasm-test wasm shim media e2e-build e2e \
-	fuzz demo bench-signaling clean
+	bench fuzz demo bench-signaling clean
 
 all: build wasm shim
 
@@ -71,6 +71,13 @@ e2e-build: deps build wasm shim media
 ## namespace (scripts/netns-run.sh). Everything is built before entering it.
 e2e: e2e-build
 	./scripts/netns-run.sh bin/e2e.test -test.v -test.count=1 -test.timeout 30m
+
+## bench: the side-by-side browser benchmark (plain hls.js, nearcast,
+## p2p-media-loader with npm bittorrent-tracker); BENCH_REPEAT=k repeats it.
+## Prints a table and writes out/bench/browser.json.
+bench: e2e-build
+	$(GO) test -c -tags 'e2e bench' -o bin/bench.test ./e2e
+	./scripts/netns-run.sh bin/bench.test -test.v -test.count=1 -test.run '^TestBench' -test.timeout 60m
 
 ## fuzz: run each fuzz target for FUZZTIME.
 fuzz:
