@@ -38,7 +38,7 @@ test: deps lint unit js-test wasm-test e2e
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-js-test:
+js-test: shim
 	cd player-shim && npm test
 
 wasm-test:

@@ -25,7 +25,7 @@ var allowedImports = map[string]bool{
 func TestImportsAllowlist(t *testing.T) {
 	names, err := os.ReadDir(".")
 	if err != nil {
-		t.Skipf("cannot list the package directory: %v", err)
+		t.Fatalf("cannot list the package directory: %v", err)
 	}
 	fset := token.NewFileSet()
 	for _, de := range names {
