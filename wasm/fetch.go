@@ -4,8 +4,8 @@ package main
 
 import (
 	"context"
+	"github.com/nearcast/nearcast/internal/httprange"
 	"strconv"
-	"strings"
 	"syscall/js"
 	"time"
 
@@ -66,7 +66,7 @@ func (f *jsFetcher) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, e
 	init.Set("signal", ac.Get("signal"))
 	if ranged {
 		h := object.New()
-		h.Set("Range", "bytes="+strconv.FormatInt(r.Start, 10)+"-"+strconv.FormatInt(r.End-1, 10))
+		h.Set("Range", httprange.Header(r.Start, r.End))
 		init.Set("headers", h)
 	}
 	p, err := invoke(f.fetch, r.URL, init)
@@ -86,7 +86,7 @@ func (f *jsFetcher) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, e
 		}
 		return stringOr(v, "")
 	}
-	if length, ok := parseLength(header("Content-Length")); ok && length > maxBodySize && !(ranged && status == 200) {
+	if length, ok := httprange.ParseLength(header("Content-Length")); ok && length > maxBodySize && !(ranged && status == 200) {
 		cancelBody(resp)
 		return nil, wrap(ErrTooLarge, "Content-Length "+strconv.FormatInt(length, 10)+" of "+r.URL)
 	}
@@ -97,7 +97,7 @@ func (f *jsFetcher) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, e
 	case status == 200:
 	case status == 206 && ranged:
 		if cr := header("Content-Range"); cr != "" {
-			first, last, ok := parseContentRange(cr)
+			first, last, ok := httprange.ParseContentRange(cr)
 			if !ok || first != r.Start || last != r.End-1 {
 				cancelBody(resp)
 				return nil, wrap(ErrBadRange, "Content-Range "+quote(cr)+" of "+r.URL)
@@ -155,43 +155,4 @@ func cancelBody(resp js.Value) {
 			_, _ = call(p, "catch", js.Global().Get("Boolean"))
 		}
 	}
-}
-
-// parseContentRange parses the value of a single-range Content-Range header
-// (RFC 9110, section 14.4): "bytes first-last/complete", complete being a
-// length or "*".
-func parseContentRange(s string) (first, last int64, ok bool) {
-	rest, found := strings.CutPrefix(s, "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	span, complete, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	a, b, found := strings.Cut(span, "-")
-	if !found {
-		return 0, 0, false
-	}
-	first, ok1 := parseLength(a)
-	last, ok2 := parseLength(b)
-	if !ok1 || !ok2 || last < first {
-		return 0, 0, false
-	}
-	if complete != "*" {
-		size, ok := parseLength(complete)
-		if !ok || last >= size {
-			return 0, 0, false
-		}
-	}
-	return first, last, true
-}
-
-// parseLength parses a non-empty string of decimal digits (no sign).
-func parseLength(s string) (int64, bool) {
-	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
 }

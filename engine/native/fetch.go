@@ -6,10 +6,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/nearcast/nearcast/internal/httprange"
 	"io"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nearcast/nearcast/engine"
@@ -107,7 +106,7 @@ func (f *Fetcher) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, err
 		return nil, fmt.Errorf("%w: %w", ErrInvalidRequest, err)
 	}
 	if ranged {
-		req.Header.Set("Range", "bytes="+strconv.FormatInt(r.Start, 10)+"-"+strconv.FormatInt(r.End-1, 10))
+		req.Header.Set("Range", httprange.Header(r.Start, r.End))
 	}
 	resp, err := f.client.Do(req)
 	if err != nil {
@@ -184,7 +183,7 @@ func (f *Fetcher) readIgnoredRange(resp *http.Response, r engine.FetchRequest) (
 // its body, which must be exactly the range.
 func readPartial(resp *http.Response, r engine.FetchRequest) ([]byte, error) {
 	cr := resp.Header.Get("Content-Range")
-	first, last, ok := parseContentRange(cr)
+	first, last, ok := httprange.ParseContentRange(cr)
 	if !ok || first != r.Start || last != r.End-1 {
 		return nil, fmt.Errorf("%w: Content-Range %q for bytes %d-%d", ErrBadRange, cr, r.Start, r.End-1)
 	}
@@ -210,43 +209,4 @@ func readExactly(body io.Reader, n int64) ([]byte, error) {
 	default:
 		return nil, err
 	}
-}
-
-// parseContentRange parses the value of a single-range Content-Range header
-// (RFC 9110, section 14.4): "bytes first-last/complete", complete being a
-// length or "*".
-func parseContentRange(s string) (first, last int64, ok bool) {
-	rest, found := strings.CutPrefix(s, "bytes ")
-	if !found {
-		return 0, 0, false
-	}
-	span, complete, found := strings.Cut(rest, "/")
-	if !found {
-		return 0, 0, false
-	}
-	a, b, found := strings.Cut(span, "-")
-	if !found {
-		return 0, 0, false
-	}
-	first, ok1 := parseLength(a)
-	last, ok2 := parseLength(b)
-	if !ok1 || !ok2 || last < first {
-		return 0, 0, false
-	}
-	if complete != "*" {
-		size, ok := parseLength(complete)
-		if !ok || last >= size {
-			return 0, 0, false
-		}
-	}
-	return first, last, true
-}
-
-// parseLength parses a non-empty string of decimal digits (no sign).
-func parseLength(s string) (int64, bool) {
-	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
 }
