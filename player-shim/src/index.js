@@ -40,8 +40,49 @@ export function hlsConfig(Hls, options = {}) {
   if (media) a.attachMedia(media);
   adapters.set(a.fLoader, a);
   lastAdapter = a;
-  core.start(options);
+  scheduleStart(options);
   return { fLoader: a.fLoader };
+}
+
+/** How long the engine's start waits at most for the player's first fragment. */
+const START_FALLBACK_MS = 3000;
+
+/** @type {(() => void) | null} starts the engine now, once scheduled */
+let startNow = null;
+
+/**
+ * scheduleStart starts the engine once the player has loaded its first fragment
+ * itself and, when the media element is known, shown its first frame (or after
+ * START_FALLBACK_MS, or at once with options.startDelay === 0): compiling the
+ * WASM must not compete with the first frame, which comes from the CDN anyway.
+ */
+function scheduleStart(options) {
+  if (startNow) return;
+  let timer = null;
+  const first = () => startNow?.();
+  startNow = () => {
+    clearTimeout(timer);
+    core.off("player-segment", first);
+    startNow = () => {};
+    core.start(options);
+  };
+  if (options.startDelay === 0) {
+    startNow();
+    return;
+  }
+  // After the first fragment, wait for the first frame too when the media
+  // element is known and not playing yet.
+  const afterFirstFragment = () => {
+    core.off("player-segment", afterFirstFragment);
+    const el = media ?? lastAdapter?.media ?? globalThis.document?.querySelector?.("video, audio");
+    if (el && typeof el.addEventListener === "function" && el.paused !== false && !(el.readyState >= 3)) {
+      el.addEventListener("playing", first, { once: true });
+      return;
+    }
+    first();
+  };
+  core.on("player-segment", afterFirstFragment);
+  timer = setTimeout(first, START_FALLBACK_MS);
 }
 
 function adapterFor(hls) {
@@ -74,8 +115,14 @@ export const nearcast = {
     for (const a of adapters.values()) a.detach();
     return core.destroy();
   },
-  /** Resolves when the engine is ready (true) or unavailable (false). */
-  whenReady: () => (core.state === State.IDLE ? Promise.resolve(false) : core.start()),
+  /**
+   * Resolves when the engine is ready (true) or unavailable (false). A start that
+   * is still waiting for the player's first fragment begins now.
+   */
+  whenReady: () => {
+    startNow?.();
+    return core.state === State.IDLE ? Promise.resolve(false) : core.start();
+  },
   get ready() {
     return core.ready;
   },

@@ -31,6 +31,12 @@ export interface NearcastOptions {
   baseURL?: string;
   /** Upper bound of the deadline given to the engine, ms (default 30000; also ≤ maxLoadTimeMs). */
   maxDeadlineMs?: number;
+  /**
+   * 0 starts the engine at once. By default it starts after the player has
+   * loaded its first fragment itself (at most 3 s after hlsConfig), so that
+   * compiling the WASM does not delay the first frame.
+   */
+  startDelay?: 0;
   /** Log to the console. */
   debug?: boolean;
 }
