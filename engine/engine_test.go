@@ -141,6 +141,43 @@ func TestTightDeadlineGoesToCDN(t *testing.T) {
 	})
 }
 
+// A viewer that has just joined has no peer yet and has not timed the CDN:
+// with the player's CDN estimate its first engine load waits for the peers
+// being dialled (the whole room, not a random part of it) and gets the
+// segment from one; without it, the default CDN margin leaves no room and
+// the segment comes from the CDN.
+func TestJoinerWaitsForPeersWithPlayerCDNEstimate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)
+		defer h.close()
+		a := h.engine()
+		h.load(a, 0, 10*time.Second)
+		h.load(a, 1, 10*time.Second)
+		time.Sleep(2 * time.Second) // a is announced
+
+		without := h.engine()
+		if r := h.load(without, 1, 1800*time.Millisecond); r.Source != engine.SourceCDN {
+			t.Fatalf("joiner without a CDN estimate got segment 1 from %v, want cdn (default margin)", r.Source)
+		}
+
+		b := h.engine()
+		req := h.req(1, 1800*time.Millisecond)
+		req.CDNEstimate = 40 * time.Millisecond
+		start := time.Now()
+		res, err := b.Load(context.Background(), req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Source != engine.SourcePeer || !bytes.Equal(res.Data, h.files[h.urls[1]]) {
+			t.Fatalf("joiner with a CDN estimate got segment 1 from %v, want a peer", res.Source)
+		}
+		if time.Until(req.Deadline) <= 0 {
+			t.Fatalf("peer delivery after the deadline (%v after the request)", time.Since(start))
+		}
+		t.Logf("joiner: segment 1 from a peer %v after the request, %v before its deadline", time.Since(start), time.Until(req.Deadline))
+	})
+}
+
 func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)

@@ -28,6 +28,13 @@ type Request struct {
 	// Upcoming are the segments the player will want next, in order. When
 	// the deadline leaves room, the engine prefetches them from peers.
 	Upcoming []Request
+	// CDNEstimate, when set, is the player's own estimate of how long a CDN
+	// fetch of this segment takes (from its bandwidth and first-byte
+	// estimates). The engine uses it until it has timed the CDN itself: a
+	// viewer that has just joined knows its CDN speed from the player's
+	// first fragments, and the engine's default margin would leave it no
+	// time to wait for peers.
+	CDNEstimate time.Duration
 }
 
 // DefaultBudget is the deadline of a Request that sets none.
@@ -142,7 +149,7 @@ func (e *Engine) claim(s *swarm, key segmentcache.Key) (*transfer, bool) {
 // await waits for another Load's (or a prefetch's) transfer, but only as
 // long as the CDN could still deliver in time after it.
 func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, bool) {
-	cutoff := time.Until(r.Deadline) - e.cdnTime(e.sizeHint(r))
+	cutoff := time.Until(r.Deadline) - e.cdnTime(r, e.sizeHint(r))
 	if cutoff <= 0 {
 		return Result{}, false
 	}
@@ -219,7 +226,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
 	for attempt := 0; attempt < 2; attempt++ {
-		p := e.bestPeer(s.hash, r.Seq, size, r.Deadline, tried)
+		p := e.bestPeer(s.hash, r, size, tried)
 		if p == nil && attempt == 0 && useCDN {
 			p = e.waitForPeer(ctx, s, r, size, tried)
 		}
@@ -228,7 +235,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 		}
 		tried[p.id] = true
 		start := time.Now()
-		data, firstByte, err := e.fromPeer(ctx, p, key, r.Deadline, size)
+		data, firstByte, err := e.fromPeer(ctx, p, r, size)
 		if err == nil {
 			return outcome{data: data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: firstByte}, nil
 		}
@@ -293,15 +300,21 @@ const (
 	unmeasuredRate    = 2 << 20
 )
 
-// cdnTime is the time to keep in reserve for a CDN fetch of n bytes: the
-// measured time plus half again (at least cdnSafety), or the configured
-// margin before the CDN has been measured.
-func (e *Engine) cdnTime(n int) time.Duration {
+// cdnTime is the time to keep in reserve for a CDN fetch of r (n bytes):
+// the measured time plus half again (at least cdnSafety); before the CDN has
+// been measured, the player's estimate in r plus half again (at least twice
+// cdnSafety), or else the configured margin.
+func (e *Engine) cdnTime(r Request, n int) time.Duration {
 	e.mu.Lock()
 	d, ok := e.cdn.expected(n)
 	e.mu.Unlock()
 	if !ok {
-		return e.cfg.cdnMargin
+		if r.CDNEstimate <= 0 {
+			return e.cfg.cdnMargin
+		}
+		// Second-hand: timed by the player, maybe on a quieter moment.
+		d = r.CDNEstimate
+		return d + max(2*cdnSafety, d/2)
 	}
 	return d + max(cdnSafety, d/2)
 }
@@ -314,11 +327,12 @@ func (p *peer) peerTime(n int) time.Duration {
 	return unmeasuredLatency + time.Duration(float64(n)/unmeasuredRate*float64(time.Second))
 }
 
-// bestPeer returns the connected, uploading peer holding seq that is
-// expected to deliver soonest, if it can do so before the deadline with
+// bestPeer returns the connected, uploading peer holding r's segment that
+// is expected to deliver soonest, if it can do so before r's deadline with
 // time left for the CDN.
-func (e *Engine) bestPeer(h InfoHash, seq uint64, size int, deadline time.Time, skip map[PeerID]bool) *peer {
-	budget := time.Until(deadline) - e.cdnTime(size)
+func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool) *peer {
+	seq := r.Seq
+	budget := time.Until(r.Deadline) - e.cdnTime(r, size)
 	var best *peer
 	var bestTime time.Duration
 	for _, p := range e.peerList() {
@@ -351,17 +365,24 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	// the tracker knows of, or a swarm just joined whose members the
 	// tracker has not counted yet.
 	e.mu.Lock()
-	hopeful := e.peersInLocked(s.hash) > 0 || s.others > 0 || !s.counted
+	connected := e.peersInLocked(s.hash)
+	hopeful := connected > 0 || s.others > 0 || !s.counted
 	e.mu.Unlock()
 	if !hopeful || e.cfg.maxPeerWait == 0 {
 		return nil
 	}
-	room := time.Until(r.Deadline) - e.cdnTime(size) - unmeasuredLatency - time.Duration(float64(size)/unmeasuredRate*float64(time.Second))
+	room := time.Until(r.Deadline) - e.cdnTime(r, size) - unmeasuredLatency - time.Duration(float64(size)/unmeasuredRate*float64(time.Second))
 	room = min(room, e.cfg.maxPeerWait)
 	if room <= 0 {
 		return nil
 	}
-	wait := time.Duration(float64(room) * (0.25 + 0.75*rand.Float64()))
+	// The random part elects one CDN fetcher among connected peers that
+	// need the same new segment. With none connected yet (a viewer that has
+	// just joined), peers are still being dialled: wait the whole room.
+	wait := room
+	if connected > 0 {
+		wait = time.Duration(float64(room) * (0.25 + 0.75*rand.Float64()))
+	}
 	ch := make(chan struct{}, 1)
 	e.mu.Lock()
 	s.waiters[r.Seq] = append(s.waiters[r.Seq], ch)
@@ -387,7 +408,7 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	for {
 		select {
 		case <-ch:
-			if p := e.bestPeer(s.hash, r.Seq, size, r.Deadline, skip); p != nil {
+			if p := e.bestPeer(s.hash, r, size, skip); p != nil {
 				return p
 			}
 		case <-timer.C:
@@ -430,11 +451,12 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 // fromPeer downloads key from p, watching the transfer: it is abandoned
 // when the first byte is late or the projected finish leaves the CDN too
 // little time before the deadline.
-func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, deadline time.Time, size int) ([]byte, time.Duration, error) {
+func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]byte, time.Duration, error) {
 	start := time.Now()
+	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
 	// reserve, and never more than the configured first-byte timeout.
-	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(size))/2))
+	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
 	id, d, err := p.startDownload(key)
 	if err != nil {
 		return nil, 0, err
@@ -483,7 +505,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, key segmentcache.Key, de
 			}
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
 			remaining := time.Duration(float64(int(total)-int(got)) / rate * float64(time.Second))
-			if time.Until(deadline)-remaining < e.cdnTime(int(total)) {
+			if time.Until(deadline)-remaining < e.cdnTime(r, int(total)) {
 				return fail(errors.New("peer transfer falling behind its deadline"))
 			}
 		case <-ctx.Done():
@@ -512,7 +534,7 @@ func (e *Engine) check(key segmentcache.Key, data []byte) error {
 // prefetch fetches, from peers only, the next upcoming segments that some
 // peer holds, while the player's buffer is healthy.
 func (e *Engine) prefetch(s *swarm, r Request) {
-	if len(r.Upcoming) == 0 || time.Until(r.Deadline) < 2*e.cdnTime(e.sizeHint(r)) {
+	if len(r.Upcoming) == 0 || time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
 		return
 	}
 	for _, next := range r.Upcoming[:min(len(r.Upcoming), prefetchAhead)] {
@@ -537,6 +559,9 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		}
 		if next.Deadline.IsZero() {
 			next.Deadline = r.Deadline.Add(DefaultBudget)
+		}
+		if next.CDNEstimate == 0 {
+			next.CDNEstimate = r.CDNEstimate
 		}
 		t, owner := e.claim(s, key)
 		if !owner || !e.hasPeerFor(s.hash, next.Seq) {

@@ -183,6 +183,13 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 		ms = max(0, min(ms, float64(time.Hour/time.Millisecond)))
 		r.Deadline = now.Add(time.Duration(ms * float64(time.Millisecond)))
 	}
+	if c := v.Get("cdnMs"); isDefined(c) {
+		ms, ok := finite(c)
+		if !ok || ms < 0 {
+			return r, wrap(ErrInvalidArgument, "cdnMs must be a finite number >= 0")
+		}
+		r.CDNEstimate = time.Duration(min(ms, float64(time.Minute/time.Millisecond)) * float64(time.Millisecond))
+	}
 	up := v.Get("upcoming")
 	if isDefined(up) {
 		if !isArray(up) {

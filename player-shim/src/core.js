@@ -96,8 +96,41 @@ export function createCore(env = {}) {
   let version = "";
   /** @type {Promise<boolean> | null} */
   let started = null;
+  /** a start is scheduled (the shim waits for the player's first fragment) */
+  let scheduled = false;
+  /** @type {Set<(ready: boolean) => void>} waitReady callers */
+  const readyWaiters = new Set();
   /** @type {Map<string, Set<Function>>} */
   const listeners = new Map();
+
+  function settleWaiters(ready) {
+    for (const done of [...readyWaiters]) done(ready);
+  }
+
+  /** starting tells whether the engine is on its way: loading, or scheduled to. */
+  function starting() {
+    return state === State.LOADING || (state === State.IDLE && scheduled && isSupported());
+  }
+
+  /**
+   * waitReady resolves true as soon as the engine is ready, or false after ms,
+   * when it fails, or at once when it is not on its way. Never rejects.
+   * @param {number} ms
+   * @returns {Promise<boolean>}
+   */
+  function waitReady(ms) {
+    if (state === State.READY) return Promise.resolve(true);
+    if (!starting() || !(ms > 0)) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const done = (ready) => {
+        clearTimeout(timer);
+        readyWaiters.delete(done);
+        resolve(ready);
+      };
+      const timer = setTimeout(() => done(state === State.READY), ms);
+      readyWaiters.add(done);
+    });
+  }
   // Bytes the player's own loader fetched for fragments the adapters handed back
   // (before the engine was ready, when it is unsupported, or as a fallback). The
   // engine never sees them, so stats() adds them to its CDN counters.
@@ -135,6 +168,7 @@ export function createCore(env = {}) {
     lastError = toError(err);
     if (state !== State.DESTROYED) state = next;
     log("engine unavailable, staying on the CDN:", lastError.message);
+    settleWaiters(false);
     emit({ type: "error", time: Date.now(), code: lastError.code, error: lastError.message });
     return false;
   }
@@ -157,6 +191,7 @@ export function createCore(env = {}) {
       state = State.UNSUPPORTED;
       lastError = { code: ErrorCode.UNSUPPORTED, message: "WebAssembly, RTCPeerConnection or WebSocket missing" };
       log(lastError.message);
+      settleWaiters(false);
       started = Promise.resolve(false);
       return started;
     }
@@ -210,6 +245,7 @@ export function createCore(env = {}) {
     state = State.READY;
     log("engine ready, protocol version", version);
     emit({ type: "ready", time: Date.now(), version });
+    settleWaiters(true);
   }
 
   function engineExited(message) {
@@ -305,6 +341,7 @@ export function createCore(env = {}) {
     wasm = null;
     handle = null;
     listeners.clear();
+    settleWaiters(false);
     if (w && h !== null) {
       try {
         await w.close(h);
@@ -316,6 +353,14 @@ export function createCore(env = {}) {
 
   return {
     start,
+    /** schedule marks that start() will be called (see index.js scheduleStart). */
+    schedule() {
+      scheduled = true;
+    },
+    get starting() {
+      return starting();
+    },
+    waitReady,
     load,
     stats,
     on,

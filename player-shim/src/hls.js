@@ -35,6 +35,18 @@ const DEFAULT_MAX_DEADLINE_MS = 30000;
 const UPCOMING = 2;
 // Bound on remembered playlists (live streams refresh details; keys are URLs).
 const MAX_PLAYLISTS = 32;
+// While the engine is starting, a fragment the player does not need soon waits
+// for it (see holdMs). The reserve kept for a CDN fetch mirrors the engine's for
+// the player's estimate: the expected time plus half again, at least
+// CDN_SAFETY_MS; DEFAULT_CDN_RESERVE_MS
+// before any CDN load has been timed. PEER_ROOM_MS is left to the engine to get
+// the fragment from a peer; MAX_HOLD_MS bounds any wait.
+const CDN_SAFETY_MS = 500;
+const DEFAULT_CDN_RESERVE_MS = 1500;
+const PEER_ROOM_MS = 500;
+const MAX_HOLD_MS = 3000;
+// Weight of a new sample in the CDN model's moving averages.
+const CDN_EWMA = 0.3;
 
 /**
  * newLoadStats returns an object of hls.js's LoadStats shape.
@@ -112,6 +124,46 @@ export function applyTiming(stats, bytes, result, wallMs, now) {
   stats.loaded = stats.total = bytes;
   const streaming = stats.loading.end - stats.loading.first;
   stats.bwEstimate = streaming > 0 ? (bytes * 8000) / streaming : 0;
+}
+
+/**
+ * createCdnModel learns the CDN's speed from the player's own fragment loads
+ * (time to first byte, bytes per ms, bytes per second of media), so that a
+ * viewer that has just joined can tell the engine how long a CDN fetch would
+ * take (LoadRequest.cdnMs) before the engine has timed the CDN itself.
+ */
+export function createCdnModel() {
+  let ttfb = NaN; // ms
+  let rate = NaN; // bytes per ms
+  let perSec = NaN; // bytes per second of media
+  const avg = (old, v) => (finite(old) ? old + CDN_EWMA * (v - old) : v);
+  return {
+    /** observe takes the stats of a completed player load of `durationSec` of media. */
+    observe(stats, durationSec) {
+      const l = stats?.loading;
+      const bytes = stats?.loaded;
+      if (!l || !finite(bytes) || bytes <= 0 || !(l.start > 0) || !(l.end >= l.start)) return;
+      const first = l.first >= l.start && l.first <= l.end ? l.first : l.start;
+      ttfb = avg(ttfb, first - l.start);
+      rate = avg(rate, bytes / Math.max(1, l.end - first));
+      if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, bytes / durationSec);
+    },
+    /** estimate is the expected CDN time (ms) of a fragment of `durationSec`, or undefined. */
+    estimate(durationSec) {
+      if (!finite(rate) || !finite(perSec) || !finite(durationSec) || durationSec <= 0) return undefined;
+      return ttfb + (perSec * durationSec) / rate;
+    },
+  };
+}
+
+/**
+ * holdMs is how long a fragment request may wait for an engine that is still
+ * starting: its deadline minus the CDN reserve and the room left for a peer,
+ * at most MAX_HOLD_MS. Zero or less means "do not wait: use the player's loader".
+ */
+export function holdMs(deadline, cdnMs) {
+  const reserve = finite(cdnMs) && cdnMs >= 0 ? cdnMs + Math.max(CDN_SAFETY_MS, cdnMs / 2) : DEFAULT_CDN_RESERVE_MS;
+  return Math.min(MAX_HOLD_MS, deadline - reserve - PEER_ROOM_MS);
 }
 
 /**
@@ -205,6 +257,7 @@ export function createHlsAdapter(core, Hls, options = {}) {
     /** @type {Map<string, any>} playlist URL → hls.js LevelDetails */
     playlists: new Map(),
     /** @type {Function[]} */ unhook: [],
+    cdn: createCdnModel(),
   };
 
   function findMedia() {
@@ -264,6 +317,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
       url: context.url,
       deadlineMs: deadlineMs(frag, findMedia(), cap),
     };
+    const cdnMs = adapter.cdn.estimate(frag.duration);
+    if (finite(cdnMs)) req.cdnMs = Math.round(cdnMs);
     if (rendition) req.rendition = rendition;
     if (swarmId) req.swarm = `${swarmId}|${frag.type}|${pathOf(manifest)}`;
     const range = rangeOf(context);
@@ -303,10 +358,43 @@ export function createHlsAdapter(core, Hls, options = {}) {
       this.context = context;
       this._loaderConfig = loaderConfig;
       this._callbacks = callbacks;
-      if (!core.ready || !owns(context)) {
+      if (!owns(context)) {
         this._delegate(loaderConfig);
         return;
       }
+      if (!core.ready) {
+        // An engine on its way may still serve a fragment needed later than
+        // it takes to start and find a peer; the rest go to the CDN now.
+        const wait = core.starting
+          ? holdMs(deadlineMs(context.frag, findMedia(), maxDeadline), adapter.cdn.estimate(context.frag?.duration))
+          : 0;
+        if (wait > 0) {
+          this._hold(wait, loaderConfig);
+        } else {
+          this._delegate(loaderConfig);
+        }
+        return;
+      }
+      this._viaEngine(loaderConfig);
+    }
+
+    // _hold waits up to `wait` ms for the engine, then loads through it, or
+    // through the player's loader if it is not ready. Timing starts when the
+    // real load starts, so the player's bandwidth estimate ignores the wait.
+    _hold(wait, loaderConfig) {
+      this.source = "waiting";
+      core.waitReady(wait).then((ready) => {
+        if (this._done || this._destroyed || this.stats.aborted) return;
+        if (ready && core.ready) {
+          this._viaEngine(loaderConfig);
+        } else {
+          this._delegate(loaderConfig);
+        }
+      });
+    }
+
+    _viaEngine(loaderConfig) {
+      const context = this.context;
       let req;
       try {
         req = toRequest(context, loaderConfig);
@@ -468,6 +556,7 @@ export function createHlsAdapter(core, Hls, options = {}) {
           // Read the size before hls.js gets the buffer: it may transfer it.
           const bytes = st.loaded || (data && typeof data.byteLength === "number" ? data.byteLength : 0);
           const frag = this.context?.frag;
+          if (owns(this.context)) adapter.cdn.observe(st, frag?.duration);
           this._finish("onSuccess", response, st, context, details);
           core.countPlayerLoad(bytes);
           // Not "segment": that type is the engine's (docs/wasm-api.md §1).

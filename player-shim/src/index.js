@@ -70,12 +70,14 @@ function scheduleStart(options) {
     startNow();
     return;
   }
+  core.schedule();
   // After the first fragment, wait for the first frame too when the media
-  // element is known and not playing yet.
+  // element is known and has not got enough data to play yet (readyState
+  // below HAVE_FUTURE_DATA; an autoplaying element is already un-paused then).
   const afterFirstFragment = () => {
     core.off("player-segment", afterFirstFragment);
     const el = media ?? lastAdapter?.media ?? globalThis.document?.querySelector?.("video, audio");
-    if (el && typeof el.addEventListener === "function" && el.paused !== false && !(el.readyState >= 3)) {
+    if (el && typeof el.addEventListener === "function" && !(el.readyState >= 3)) {
       el.addEventListener("playing", first, { once: true });
       return;
     }
