@@ -35,6 +35,10 @@ type Request struct {
 	// first fragments, and the engine's default margin would leave it no
 	// time to wait for peers.
 	CDNEstimate time.Duration
+	// SizeHint, when set, is the player's guess of the segment's size in
+	// bytes (from the bitrate it has seen), used until the swarm's typical
+	// segment size is known.
+	SizeHint int
 }
 
 // DefaultBudget is the deadline of a Request that sets none.
@@ -274,7 +278,7 @@ func (e *Engine) fromCDN(ctx context.Context, r Request) ([]byte, error) {
 }
 
 // sizeHint estimates a segment's size: its range, else the swarm's
-// typical segment, else 1 MiB.
+// typical segment, else the player's hint, else 1 MiB.
 func (e *Engine) sizeHint(r Request) int {
 	if r.End > 0 {
 		return int(r.End - r.Start)
@@ -285,6 +289,9 @@ func (e *Engine) sizeHint(r Request) int {
 		if v, ok := s.segSize.value(); ok {
 			return int(v)
 		}
+	}
+	if r.SizeHint > 0 {
+		return r.SizeHint
 	}
 	return 1 << 20
 }
@@ -562,6 +569,9 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		}
 		if next.CDNEstimate == 0 {
 			next.CDNEstimate = r.CDNEstimate
+		}
+		if next.SizeHint == 0 {
+			next.SizeHint = r.SizeHint
 		}
 		t, owner := e.claim(s, key)
 		if !owner || !e.hasPeerFor(s.hash, next.Seq) {

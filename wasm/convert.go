@@ -190,6 +190,13 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 		}
 		r.CDNEstimate = time.Duration(min(ms, float64(time.Minute/time.Millisecond)) * float64(time.Millisecond))
 	}
+	if h := v.Get("sizeHint"); isDefined(h) {
+		n, ok := finite(h)
+		if !ok || n < 0 {
+			return r, wrap(ErrInvalidArgument, "sizeHint must be a finite number >= 0")
+		}
+		r.SizeHint = int(min(n, 1<<30))
+	}
 	up := v.Get("upcoming")
 	if isDefined(up) {
 		if !isArray(up) {

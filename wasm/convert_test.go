@@ -94,7 +94,7 @@ func TestParseLoadRequest(t *testing.T) {
 	now := time.Unix(1000, 0)
 	r, err := parseLoadRequest(jsv(map[string]any{
 		"manifest": "HTTPS://CDN.example/live/index.m3u8?token=1", "rendition": "720p",
-		"seq": 42, "url": "https://cdn.example/live/42.ts", "start": 100, "end": 200, "deadlineMs": 1500, "cdnMs": 80.5,
+		"seq": 42, "url": "https://cdn.example/live/42.ts", "start": 100, "end": 200, "deadlineMs": 1500, "cdnMs": 80.5, "sizeHint": 400000,
 		"upcoming": []any{
 			map[string]any{"seq": 43, "url": "https://cdn.example/live/43.ts"},
 			map[string]any{"seq": 44, "url": "https://cdn.example/live/44.ts", "start": 0, "end": 10},
@@ -112,8 +112,8 @@ func TestParseLoadRequest(t *testing.T) {
 	if !r.Deadline.Equal(now.Add(1500 * time.Millisecond)) {
 		t.Errorf("Deadline = %v", r.Deadline)
 	}
-	if r.CDNEstimate != 80500*time.Microsecond {
-		t.Errorf("CDNEstimate = %v, want 80.5ms", r.CDNEstimate)
+	if r.CDNEstimate != 80500*time.Microsecond || r.SizeHint != 400000 {
+		t.Errorf("CDNEstimate = %v, SizeHint = %d, want 80.5ms, 400000", r.CDNEstimate, r.SizeHint)
 	}
 	if len(r.Upcoming) != 2 || r.Upcoming[0].Seq != 43 || r.Upcoming[1].End != 10 || r.Upcoming[1].Swarm != r.Swarm {
 		t.Errorf("Upcoming = %+v", r.Upcoming)
@@ -151,6 +151,7 @@ func TestParseLoadRequestInvalid(t *testing.T) {
 		"start only":     base("start", 5),
 		"negative cdnMs": base("cdnMs", -1),
 		"string cdnMs":   base("cdnMs", "fast"),
+		"negative size":  base("sizeHint", -1),
 		"empty range":    base("start", 5, "end", 5),
 		"negative start": base("start", -1, "end", 5),
 		"deadline str":   base("deadlineMs", "1"),

@@ -148,6 +148,11 @@ export function createCdnModel() {
       rate = avg(rate, bytes / Math.max(1, l.end - first));
       if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, bytes / durationSec);
     },
+    /** bytes is the expected size of a fragment of `durationSec`, or undefined. */
+    bytes(durationSec) {
+      if (!finite(perSec) || !finite(durationSec) || durationSec <= 0) return undefined;
+      return perSec * durationSec;
+    },
     /** estimate is the expected CDN time (ms) of a fragment of `durationSec`, or undefined. */
     estimate(durationSec) {
       if (!finite(rate) || !finite(perSec) || !finite(durationSec) || durationSec <= 0) return undefined;
@@ -319,6 +324,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
     };
     const cdnMs = adapter.cdn.estimate(frag.duration);
     if (finite(cdnMs)) req.cdnMs = Math.round(cdnMs);
+    const size = adapter.cdn.bytes(frag.duration);
+    if (finite(size) && !req.end) req.sizeHint = Math.round(size);
     if (rendition) req.rendition = rendition;
     if (swarmId) req.swarm = `${swarmId}|${frag.type}|${pathOf(manifest)}`;
     const range = rangeOf(context);

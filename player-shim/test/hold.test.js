@@ -45,6 +45,7 @@ test("the CDN model learns time to first byte, rate and bytes per media second f
   // ttfb 50 ms, 400000 B in 200 ms = 2000 B/ms, 200000 B per media second.
   assert.equal(m.estimate(2), 50 + 400000 / 2000);
   assert.equal(m.estimate(4), 50 + 800000 / 2000);
+  assert.equal(m.bytes(3), 600000);
   m.observe({ loaded: 0, loading: { start: 1, first: 1, end: 2 } }, 2); // ignored
   m.observe({ loaded: 10, loading: { start: 0, first: 0, end: 0 } }, 2); // not started: ignored
   assert.equal(m.estimate(2), 250);
@@ -66,6 +67,7 @@ test("a fragment needed later waits for the starting engine and loads through it
   assert.equal(bridge.calls.length, 1, "loaded through the engine");
   assert.equal(FakePlayerLoader.instances.length, 1, "not through the player's loader");
   assert.equal(typeof bridge.calls[0].req.cdnMs, "number", "the player's CDN estimate is passed on");
+  assert.equal(bridge.calls[0].req.sizeHint, 1000, "size guessed from bytes per media second (1000 B per 2 s fragment)");
   const { start, end } = rec.loader.stats.loading;
   assert.ok(start > 0 && end >= start, "timing of the real load");
   await core.destroy();
