@@ -66,6 +66,7 @@ media:
 
 e2e-build: deps build wasm shim media
 	$(GO) test -c -tags e2e -o bin/e2e.test ./e2e
+	$(GO) build -o bin/netdelay ./e2e/tools/netdelay
 
 ## e2e: real Chromium, one process per viewer, inside a private network
 ## namespace (scripts/netns-run.sh). Everything is built before entering it.
@@ -73,11 +74,12 @@ e2e: e2e-build
 	./scripts/netns-run.sh bin/e2e.test -test.v -test.count=1 -test.timeout 30m
 
 ## bench: the side-by-side browser benchmark (plain hls.js, nearcast,
-## p2p-media-loader with npm bittorrent-tracker); BENCH_REPEAT=k repeats it.
-## Prints a table and writes out/bench/browser.json.
+## p2p-media-loader with npm bittorrent-tracker) over four scenarios (VOD,
+## live, shaped, churn); BENCH_REPEAT=k repeats it, BENCH_ARMS and
+## BENCH_SCENARIOS pick parts. Prints tables and writes out/bench/*.json.
 bench: e2e-build
 	$(GO) test -c -tags 'e2e bench' -o bin/bench.test ./e2e
-	./scripts/netns-run.sh bin/bench.test -test.v -test.count=1 -test.run '^TestBench' -test.timeout 60m
+	./scripts/bench-browser.sh
 
 ## fuzz: run each fuzz target for FUZZTIME.
 fuzz:

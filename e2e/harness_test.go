@@ -280,33 +280,58 @@ type browser struct {
 	name   string
 	ctx    context.Context // the page's chromedp context
 	cancel func()          // closes the page, stops the browser, waits for it
+	proc   *os.Process     // set when this package started the process itself
 	once   sync.Once
 	killed bool
 }
 
-// chromiumFlags are the flags from /work/shared/TESTING.md, which work as
-// root in these containers, plus real IPs in candidates (no mDNS names: there
-// is no mDNS responder inside the namespace).
+// chromiumSwitches are the flags from /work/shared/TESTING.md, which work
+// as root in these containers, plus real IPs in candidates (no mDNS names:
+// there is no mDNS responder inside the namespace). A value is true (a bare
+// switch) or a string.
+var chromiumSwitches = []struct {
+	name  string
+	value any
+}{
+	{"headless", true},
+	{"no-sandbox", true},
+	{"disable-gpu", true},
+	{"disable-quic", true},
+	{"no-first-run", true},
+	{"no-default-browser-check", true},
+	{"disable-background-networking", true},
+	{"disable-component-update", true},
+	{"disable-sync", true},
+	{"disable-extensions", true},
+	{"disable-background-timer-throttling", true},
+	{"disable-renderer-backgrounding", true},
+	{"disable-backgrounding-occluded-windows", true},
+	{"disable-dev-shm-usage", true},
+	{"autoplay-policy", "no-user-gesture-required"},
+	{"mute-audio", true},
+	{"disable-features", "WebRtcHideLocalIpsWithMdns,Translate"},
+}
+
+// chromiumFlags is chromiumSwitches for chromedp's exec allocator.
 func chromiumFlags() []chromedp.ExecAllocatorOption {
-	return []chromedp.ExecAllocatorOption{
-		chromedp.Flag("headless", true),
-		chromedp.Flag("no-sandbox", true),
-		chromedp.Flag("disable-gpu", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("no-first-run", true),
-		chromedp.Flag("no-default-browser-check", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-extensions", true),
-		chromedp.Flag("disable-background-timer-throttling", true),
-		chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.Flag("disable-backgrounding-occluded-windows", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.Flag("mute-audio", true),
-		chromedp.Flag("disable-features", "WebRtcHideLocalIpsWithMdns,Translate"),
+	var opts []chromedp.ExecAllocatorOption
+	for _, s := range chromiumSwitches {
+		opts = append(opts, chromedp.Flag(s.name, s.value))
 	}
+	return opts
+}
+
+// chromiumArgs is chromiumSwitches as command-line arguments.
+func chromiumArgs() []string {
+	var args []string
+	for _, s := range chromiumSwitches {
+		if v, ok := s.value.(string); ok {
+			args = append(args, "--"+s.name+"="+v)
+		} else {
+			args = append(args, "--"+s.name)
+		}
+	}
+	return args
 }
 
 // startBrowser starts a new Chromium process with a fresh profile and opens
@@ -344,24 +369,32 @@ func startBrowser(t testing.TB, dir, name string) *browser {
 	if err := chromedp.Do(ctx); err != nil {
 		t.Fatalf("%s: starting %s: %v", name, chromiumPath(), err)
 	}
-	consoleLog, err := os.Create(filepath.Join(dir, name+".console.log"))
+	b.logConsole(t, dir)
+	return b
+}
+
+// logConsole copies the page's console to dir/<name>.console.log.
+func (b *browser) logConsole(t testing.TB, dir string) {
+	consoleLog, err := os.Create(filepath.Join(dir, b.name+".console.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	go func() {
 		defer consoleLog.Close()
-		for m, err := range chromedp.Console(ctx) {
+		for m, err := range chromedp.Console(b.ctx) {
 			if err != nil {
 				return
 			}
 			fmt.Fprintf(consoleLog, "%s %-9s %s\n", m.Time.Format("15:04:05.000"), m.Type, m.Text)
 		}
 	}()
-	return b
 }
 
 // pid returns the browser's process ID.
 func (b *browser) pid() int {
+	if b.proc != nil {
+		return b.proc.Pid
+	}
 	if c := chromedp.FromContext(b.ctx); c != nil && c.Browser != nil && c.Browser.Process() != nil {
 		return c.Browser.Process().Pid
 	}
@@ -370,6 +403,10 @@ func (b *browser) pid() int {
 
 // kill SIGKILLs the browser process, as a crash or a closed laptop would.
 func (b *browser) kill() error {
+	if b.proc != nil {
+		b.killed = true
+		return b.proc.Kill()
+	}
 	c := chromedp.FromContext(b.ctx)
 	if c == nil || c.Browser == nil || c.Browser.Process() == nil {
 		return errors.New("no browser process")

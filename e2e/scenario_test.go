@@ -18,6 +18,8 @@ import (
 type pageState struct {
 	LoadedAt       float64  `json:"loadedAt"`
 	FirstPlayingMs *float64 `json:"firstPlayingMs"`
+	ReadyMs        *float64 `json:"readyMs,omitempty"`
+	FirstPeerMs    *float64 `json:"firstPeerMs,omitempty"`
 	CurrentTime    float64  `json:"currentTime"`
 	Duration       float64  `json:"duration"`
 	Ended          bool     `json:"ended"`
@@ -45,6 +47,8 @@ type viewerResult struct {
 	StartSec   float64    `json:"startSec"` // navigation, seconds after the scenario began
 	EndSec     float64    `json:"endSec"`   // last poll, seconds after the scenario began
 	Killed     bool       `json:"killed"`
+	Left       bool       `json:"left"`       // closed its browser as planned (scenario.leave)
+	CPUSeconds float64    `json:"cpuSeconds"` // browser process tree, user+system, at the end of its watch
 	TimedOut   bool       `json:"timedOut"`
 	PollError  string     `json:"pollError,omitempty"`
 	TTFFMs     *float64   `json:"ttffMs"` // first 'playing' after page start
@@ -80,6 +84,13 @@ type scenario struct {
 	playTimeout time.Duration           // per viewer, from its navigation
 	kill        *killPlan               // optional
 	after       func(r []*viewerResult) // optional, before the browsers close
+	// Optional. join gives viewer i's navigation time after the scenario
+	// began (default i*stagger); leave gives the time it closes its browser,
+	// as a viewer who stops watching does (0: it watches to the end of the
+	// stream); launch starts viewer i's browser (default startBrowser).
+	join   func(i int) time.Duration
+	leave  func(i int) time.Duration
+	launch func(t *testing.T, dir, name string, i int) *browser
 }
 
 type killPlan struct {
@@ -122,13 +133,26 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 	browsers := make([]*browser, sc.viewers)
 	results := make([]*viewerResult, sc.viewers)
 	for i := range sc.viewers {
-		browsers[i] = startBrowser(t, dir, fmt.Sprintf("viewer-%d", i))
+		name := fmt.Sprintf("viewer-%d", i)
+		if sc.launch != nil {
+			browsers[i] = sc.launch(t, dir, name, i)
+		} else {
+			browsers[i] = startBrowser(t, dir, name)
+		}
 		results[i] = &viewerResult{Viewer: i, URL: sc.url(i), Pid: browsers[i].pid()}
 	}
 	t0 := time.Now()
 	var wg sync.WaitGroup
 	for i := range sc.viewers {
-		wg.Go(func() { sc.poll(browsers[i], results[i], t0, time.Duration(i)*sc.stagger) })
+		join := time.Duration(i) * sc.stagger
+		if sc.join != nil {
+			join = sc.join(i)
+		}
+		var leave time.Duration
+		if sc.leave != nil {
+			leave = sc.leave(i)
+		}
+		wg.Go(func() { sc.poll(browsers[i], results[i], t0, join, leave) })
 	}
 	if k := sc.kill; k != nil {
 		wg.Go(func() {
@@ -143,6 +167,11 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 		})
 	}
 	wg.Wait()
+	for _, r := range results {
+		if !r.Left {
+			r.CPUSeconds = cpuSeconds(r.Pid) // 0 when killed
+		}
+	}
 	if sc.after != nil {
 		sc.after(results)
 	}
@@ -153,7 +182,9 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 	return results
 }
 
-func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay time.Duration) {
+// poll navigates b at t0+delay and follows it until the stream ends, the
+// page fails, or, when leave > 0, until t0+leave, when it closes b.
+func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave time.Duration) {
 	time.Sleep(time.Until(t0.Add(delay)))
 	r.StartSec = time.Since(t0).Seconds()
 	defer func() { r.EndSec = time.Since(t0).Seconds() }()
@@ -186,6 +217,12 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay time.D
 			if st.Ended || len(st.Errors) > 0 {
 				return
 			}
+		}
+		if leave > 0 && time.Since(t0) >= leave {
+			r.Left = true
+			r.CPUSeconds = cpuSeconds(r.Pid)
+			b.cancel()
+			return
 		}
 		if time.Now().After(deadline) {
 			r.TimedOut = true
@@ -224,7 +261,7 @@ func summarize(t *testing.T, dir, name string, results []*viewerResult, s *site)
 		sum.CDNBytes += r.CDNBytes
 		sum.PeerBytes += r.PeerBytes
 		sum.Stalls += r.Stalls
-		if !r.Ended && !r.Killed {
+		if !r.Ended && !r.Killed && !r.Left {
 			sum.AllEnded = false
 		}
 		ttff := "-"
@@ -235,6 +272,8 @@ func summarize(t *testing.T, dir, name string, results []*viewerResult, s *site)
 		switch {
 		case r.Killed:
 			note = "killed"
+		case r.Left:
+			note = "left"
 		case r.TimedOut:
 			note = "timed out"
 		case r.PollError != "":

@@ -51,6 +51,8 @@ const video = $("video");
 /** Everything the page has observed; one owner, read by state() and the UI. */
 const st = {
   firstPlayingMs: null,
+  readyMs: null, // the shim's "ready" event
+  firstPeerMs: null, // the first "peer-connected" event
   stalls: 0,
   stallMs: 0,
   stallStart: null, // performance.now() of the open stall
@@ -85,6 +87,8 @@ function state() {
   return {
     loadedAt,
     firstPlayingMs: st.firstPlayingMs,
+    readyMs: st.readyMs === null ? null : Math.round(st.readyMs),
+    firstPeerMs: st.firstPeerMs === null ? null : Math.round(st.firstPeerMs),
     currentTime: video.currentTime,
     duration: Number.isFinite(video.duration) ? video.duration : 0,
     ended: video.ended,
@@ -316,6 +320,12 @@ function subscribe(rt) {
     if (st.pending.length > 64) st.pending.shift();
   });
   for (const type of Object.keys(st.events)) rt.on(type, () => st.events[type]++);
+  rt.on("ready", () => {
+    if (st.readyMs === null) st.readyMs = performance.now() - loadedAt;
+  });
+  rt.on("peer-connected", () => {
+    if (st.firstPeerMs === null) st.firstPeerMs = performance.now() - loadedAt;
+  });
 }
 
 /**
