@@ -44,6 +44,9 @@ var benchArms = []arm{
 		if os.Getenv("BENCH_DEBUG") != "" {
 			q.Set("debug", "1") // the shim and the engine log to the page console (viewer-N.console.log)
 		}
+		if v := os.Getenv("BENCH_UPLOAD_RATE"); v != "" {
+			q.Set("uploadRate", v) // bytes/s: the shim's uploadRate option
+		}
 		return demoURL(s, q)
 	}},
 	{"p2p-media-loader", func(s *site, tracker, swarm, src string) string {

@@ -505,12 +505,16 @@ func (e *Engine) evicted(k segmentcache.Key) {
 	}
 }
 
+// peerList returns the peers we may send to: those our handshake has gone
+// out to.
 func (e *Engine) peerList() []*peer {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	out := make([]*peer, 0, len(e.peers))
 	for _, p := range e.peers {
-		out = append(out, p)
+		if p.introduced.Load() {
+			out = append(out, p)
+		}
 	}
 	return out
 }

@@ -343,7 +343,7 @@ func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool)
 	var best *peer
 	var bestTime time.Duration
 	for _, p := range e.peerList() {
-		if skip[p.id] || !p.has(h, seq) {
+		if skip[p.id] || !p.has(h, seq) || p.isBusy() {
 			continue
 		}
 		p.mu.Lock()
@@ -481,7 +481,9 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]
 		select {
 		case res := <-d.result:
 			if res.err != nil {
-				p.failed()
+				if !errors.Is(res.err, errPeerBusy) {
+					p.failed() // busy is an answer, not a failure
+				}
 				return nil, 0, res.err
 			}
 			if err := e.check(key, res.data); err != nil {
@@ -544,6 +546,7 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 	if len(r.Upcoming) == 0 || time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
 		return
 	}
+	var jobs []prefetchJob
 	for _, next := range r.Upcoming[:min(len(r.Upcoming), prefetchAhead)] {
 		if next.Swarm == "" {
 			next.Swarm = r.Swarm
@@ -562,7 +565,7 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		}
 		e.mu.Unlock()
 		if busy {
-			return
+			break
 		}
 		if next.Deadline.IsZero() {
 			next.Deadline = r.Deadline.Add(DefaultBudget)
@@ -581,19 +584,69 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 			e.donePrefetch()
 			continue
 		}
-		started := e.spawn(func() {
-			defer e.donePrefetch()
-			out, err := e.obtain(e.ctx, s, next, false)
-			e.complete(s, key, t, out, err, true)
+		jobs = append(jobs, prefetchJob{next, key, t})
+	}
+	if len(jobs) == 0 {
+		return
+	}
+	// One after the other, each once no peer holding it is sending us
+	// something else: peers upload one segment at a time, and two
+	// requests at once would only share (or be refused) one uplink.
+	started := e.spawn(func() {
+		for i, j := range jobs {
+			var out outcome
+			err := ErrClosed
+			if e.waitQuiet(s.hash, j.req) {
+				out, err = e.obtain(e.ctx, s, j.req, false)
+			}
+			e.complete(s, j.key, j.t, out, err, true)
 			if err == nil {
 				e.mu.Lock()
 				e.stats.PrefetchBytes += int64(len(out.data))
 				e.mu.Unlock()
 			}
-		})
-		if !started {
-			e.complete(s, key, t, outcome{}, ErrClosed, true)
 			e.donePrefetch()
+			if err != nil {
+				for _, rest := range jobs[i+1:] {
+					e.complete(s, rest.key, rest.t, outcome{}, err, true)
+					e.donePrefetch()
+				}
+				return
+			}
+		}
+	})
+	if !started {
+		for _, j := range jobs {
+			e.complete(s, j.key, j.t, outcome{}, ErrClosed, true)
+			e.donePrefetch()
+		}
+	}
+}
+
+type prefetchJob struct {
+	req Request
+	key segmentcache.Key
+	t   *transfer
+}
+
+// waitQuiet waits until some peer holding r's segment is neither sending
+// us another segment nor busy, while r's deadline leaves room for a
+// transfer and a CDN fetch after it. It reports whether one is.
+func (e *Engine) waitQuiet(h InfoHash, r Request) bool {
+	const poll = 50 * time.Millisecond
+	for {
+		for _, p := range e.peerList() {
+			if p.has(h, r.Seq) && !p.downloading() && !p.isBusy() {
+				return true
+			}
+		}
+		if time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
+			return false
+		}
+		select {
+		case <-e.ctx.Done():
+			return false
+		case <-time.After(poll):
 		}
 	}
 }

@@ -14,7 +14,7 @@ type Verifier func(key segmentcache.Key, data []byte) error
 const (
 	DefaultMaxPeers          = 12
 	DefaultOffersPerAnnounce = 5
-	DefaultMaxUploads        = 4
+	DefaultMaxUploads        = 1
 	DefaultSwarmIdle         = 60 * time.Second
 	DefaultReannounce        = 10 * time.Second
 	DefaultOfferTTL          = 30 * time.Second
@@ -84,7 +84,9 @@ func WithOffersPerAnnounce(n int) Option {
 	return intOption(&n, 0, func(c *config) *int { return &c.offersPerAnn })
 }
 
-// WithMaxUploads bounds concurrent uploads to peers (default 4).
+// WithMaxUploads bounds concurrent uploads to peers (default 1: one upload at
+// a time finishes sooner than several sharing the uplink, and a peer that is
+// busy says so at once, so the requester can turn elsewhere).
 func WithMaxUploads(n int) Option {
 	return intOption(&n, 1, func(c *config) *int { return &c.maxUploads })
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
@@ -25,7 +26,25 @@ var (
 	errNoHandshake = errors.New("engine: peer spoke before its handshake")
 	errTooManyHave = errors.New("engine: peer announced too many segments")
 	errSlowPeer    = errors.New("engine: peer failed too many transfers")
+	errPeerBusy    = errors.New("engine: peer is busy uploading")
 )
+
+// busyBackoff is how long a peer that answered "busy" is not asked again.
+const busyBackoff = 500 * time.Millisecond
+
+// isBusy tells whether p recently answered "busy".
+func (p *peer) isBusy() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return time.Now().Before(p.busyUntil)
+}
+
+// downloading tells whether p is sending us a segment now.
+func (p *peer) downloading() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.downloads) > 0
+}
 
 // peer is one connected remote engine. Its reader goroutine decodes and
 // dispatches messages; downloads and uploads run on their own goroutines
@@ -39,9 +58,14 @@ type peer struct {
 
 	closeOnce sync.Once
 	done      chan struct{}
+	// introduced is set once our handshake has been sent on the link: no
+	// other message may go out before it (the remote would ban us), so
+	// peerList hides the peer until then.
+	introduced atomic.Bool
 
 	mu        sync.Mutex
-	greeted   bool
+	greeted   bool      // the remote's handshake has arrived
+	busyUntil time.Time // the remote said it was busy; ask others until then
 	caps      peerwire.Capabilities
 	have      map[InfoHash]map[uint64]struct{}
 	asm       peerwire.Assembler
@@ -115,6 +139,7 @@ func lessID(a, b PeerID) bool {
 func (p *peer) greet() {
 	hs, _ := peerwire.Encode(nil, &peerwire.Handshake{Capabilities: p.e.caps, PeerID: peerwire.PeerID(p.e.self)})
 	p.send(hs)
+	p.introduced.Store(true)
 	if !p.e.cfg.upload {
 		return
 	}
@@ -256,8 +281,17 @@ func (p *peer) handle(msg peerwire.Message) error {
 		delete(p.downloads, m.ReqID)
 		p.asm.Cancel(m.ReqID)
 		p.mu.Unlock()
+		if m.Reason == peerwire.ReasonBusy {
+			p.mu.Lock()
+			p.busyUntil = time.Now().Add(busyBackoff)
+			p.mu.Unlock()
+		}
 		if d != nil {
-			d.result <- downloadResult{err: errors.Join(ErrPeerFailed, errors.New("peer rejected the request: "+m.Reason.String()))}
+			err := errors.New("peer rejected the request: " + m.Reason.String())
+			if m.Reason == peerwire.ReasonBusy {
+				err = errPeerBusy
+			}
+			d.result <- downloadResult{err: errors.Join(ErrPeerFailed, err)}
 		}
 	case *peerwire.Ping:
 		pong, _ := peerwire.Encode(nil, &peerwire.Pong{Nonce: m.Nonce})

@@ -29,6 +29,7 @@ const opts = {
   muted: params.get("muted") === "1",
   level: params.has("level") ? Number(params.get("level")) : null,
   debug: params.get("debug") === "1",
+  uploadRate: positive(params.get("uploadRate"), 0), // bytes/s, 0 = no cap
 };
 
 // nortc=1: behave like a browser without WebRTC. Before any library loads.
@@ -172,7 +173,9 @@ async function main() {
     try {
       st.supported = !!shim.isSupported();
       const trackers = [`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/announce`];
-      const p2pConfig = shim.hlsConfig(Hls, { trackers, debug: opts.debug });
+      const shimOpts = { trackers, debug: opts.debug };
+      if (opts.uploadRate > 0) shimOpts.uploadRate = opts.uploadRate;
+      const p2pConfig = shim.hlsConfig(Hls, shimOpts);
       config = { ...p2pConfig, ...config };
       nc = shim.nearcast;
       st.p2p = true;

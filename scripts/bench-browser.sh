@@ -10,7 +10,9 @@
 # Each scenario prints its table and writes out/bench/browser-<scenario>.json.
 # BENCH_REPEAT=k repeats every arm k times; BENCH_ARMS=a,b picks arms
 # (cdn-only, nearcast, p2p-media-loader); BENCH_SCENARIOS=vod,live,churn,shaped
-# picks scenarios. Exits non-zero if any part failed, after running all.
+# picks scenarios; BENCH_SHAPED_DELAY_MS (default 40) and BENCH_SHAPED_LOSS_PCT
+# (default 0.5) change scenario 3's shaping, e.g. to tell the effect of the
+# delay apart. Exits non-zero if any part failed, after running all.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,7 +43,8 @@ if has shaped; then
 	fi
 	up_kbit=$((top * 3 / 2 / 1000))
 	echo "bench-browser: scenario 3: top rendition ${top} bit/s, uplink cap ${up_kbit} kbit/s"
-	./scripts/netns-topology.sh run 6 --up-kbit "$up_kbit" --delay-ms 40 --loss-pct 0.5 \
+	./scripts/netns-topology.sh run 6 --up-kbit "$up_kbit" \
+		--delay-ms "${BENCH_SHAPED_DELAY_MS:-40}" --loss-pct "${BENCH_SHAPED_LOSS_PCT:-0.5}" \
 		${BENCH_BEST_EFFORT:+--best-effort} -- \
 		bin/bench.test -test.v -test.count=1 -test.run '^TestBenchShaped$' -test.timeout 60m || rc=$?
 fi
