@@ -13,7 +13,7 @@ export interface NearcastOptions {
   upload?: boolean;
   /** Peers per swarm (engine default 12). */
   maxPeers?: number;
-  /** Concurrent uploads (engine default 4). */
+  /** Concurrent uploads (engine default 1: one at a time finishes sooner on a slow uplink). */
   maxUploads?: number;
   /** Upload cap in bytes/s; 0 = no cap. */
   uploadRate?: number;
