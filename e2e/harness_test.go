@@ -142,36 +142,12 @@ func startNearcast(t testing.TB, logPath string, args ...string) (string, error)
 		logf.Close()
 		return "", fmt.Errorf("starting %s: %w", bin, err)
 	}
-	exited := make(chan struct{})
-	addrc := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		sent := false
-		for sc.Scan() {
-			line := sc.Text()
-			fmt.Fprintln(logf, line)
-			if m := listenLine.FindStringSubmatch(line); m != nil && !sent {
-				addrc <- m[1]
-				sent = true
-			}
-		}
-		_ = cmd.Wait()
-		close(exited)
-		logf.Close()
-	}()
-	stop := func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	w := watchProcess(cmd, stdout, logf, listenLine, os.Interrupt)
+	exited, stop := w.exited, w.stop
 	select {
-	case addr := <-addrc:
+	case m := <-w.match:
 		t.Cleanup(stop)
-		return addr, nil
+		return m[1], nil
 	case <-exited:
 		b, _ := os.ReadFile(logPath)
 		return "", fmt.Errorf("%s %s exited before listening: %s", bin, strings.Join(args, " "), tail(string(b), 600))
@@ -179,6 +155,44 @@ func startNearcast(t testing.TB, logPath string, args ...string) (string, error)
 		stop()
 		return "", fmt.Errorf("%s %s printed no listening line in 20 s", bin, strings.Join(args, " "))
 	}
+}
+
+// watched is a started process whose output is being copied to a log.
+type watched struct {
+	match  chan []string // the submatches of the first output line matching the pattern
+	exited chan struct{} // closed when the process has exited
+	stop   func()        // sends the stop signal, kills after 5 s, waits
+}
+
+// watchProcess copies out (the started cmd's output) line by line to logf,
+// reports the first line matching re, and closes logf when cmd has exited.
+func watchProcess(cmd *exec.Cmd, out io.Reader, logf *os.File, re *regexp.Regexp, sig os.Signal) *watched {
+	w := &watched{match: make(chan []string, 1), exited: make(chan struct{})}
+	go func() {
+		sc := bufio.NewScanner(out)
+		sent := false
+		for sc.Scan() {
+			line := sc.Text()
+			fmt.Fprintln(logf, line)
+			if m := re.FindStringSubmatch(line); m != nil && !sent {
+				w.match <- m
+				sent = true
+			}
+		}
+		_ = cmd.Wait()
+		close(w.exited)
+		logf.Close()
+	}()
+	w.stop = func() {
+		_ = cmd.Process.Signal(sig)
+		select {
+		case <-w.exited:
+		case <-time.After(5 * time.Second):
+			_ = cmd.Process.Kill()
+			<-w.exited
+		}
+	}
+	return w
 }
 
 // mount maps a URL prefix ("/e2e/") to a directory.

@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -63,36 +62,13 @@ func startBrowserInNetns(t testing.TB, dir, name, ns string) *browser {
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: starting %s in netns %s: %v", name, chromiumPath(), ns, err)
 	}
-	exited := make(chan struct{})
-	wsc := make(chan [2]string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sent := false
-		for sc.Scan() {
-			fmt.Fprintln(chromeLog, sc.Text())
-			if m := devtoolsLine.FindStringSubmatch(sc.Text()); m != nil && !sent {
-				wsc <- [2]string{m[1], m[2]}
-				sent = true
-			}
-		}
-		_ = cmd.Wait()
-		close(exited)
-		chromeLog.Close()
-	}()
-	stopProc := func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(5 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-	}
+	w := watchProcess(cmd, stderr, chromeLog, devtoolsLine, syscall.SIGTERM)
+	stopProc := w.stop
 	var port, path string
 	select {
-	case m := <-wsc:
-		port, path = m[0], m[1]
-	case <-exited:
+	case m := <-w.match:
+		port, path = m[1], m[2]
+	case <-w.exited:
 		t.Fatalf("%s: chromium in netns %s exited before its DevTools endpoint was up (see %s.chromium.log)", name, ns, name)
 	case <-time.After(30 * time.Second):
 		stopProc()

@@ -44,6 +44,9 @@ type Request struct {
 // DefaultBudget is the deadline of a Request that sets none.
 const DefaultBudget = 10 * time.Second
 
+// maxPeerAttempts bounds the peers one Load asks, busy answers included.
+const maxPeerAttempts = 8
+
 // prefetchAhead bounds how many upcoming segments one Load prefetches, and
 // maxPrefetches how many prefetches run at once.
 const (
@@ -229,15 +232,19 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 	key := r.key()
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
-	for attempt := 0; attempt < 2; attempt++ {
+	// Two peers may fail; a "busy" answer is not a failure: the busy peer is
+	// skipped for busyBackoff and the Load waits again (while the deadline
+	// allows) for it or for another holder — a new live segment held by one
+	// viewer spreads to the others one upload at a time.
+	failures, busy := 0, false
+	for attempt := 0; failures < 2 && attempt < maxPeerAttempts; attempt++ {
 		p := e.bestPeer(s.hash, r, size, tried)
-		if p == nil && attempt == 0 && useCDN {
-			p = e.waitForPeer(ctx, s, r, size, tried)
+		if p == nil && useCDN && (attempt == 0 || busy) {
+			p = e.waitForPeer(ctx, s, r, size, tried, busy)
 		}
 		if p == nil {
 			break
 		}
-		tried[p.id] = true
 		start := time.Now()
 		data, firstByte, err := e.fromPeer(ctx, p, r, size)
 		if err == nil {
@@ -246,6 +253,12 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 		if ctx.Err() != nil {
 			return outcome{}, ctx.Err()
 		}
+		busy = errors.Is(err, errPeerBusy)
+		if busy {
+			continue
+		}
+		failures++
+		tried[p.id] = true
 		e.mu.Lock()
 		e.stats.PeerFallbacks++
 		e.mu.Unlock()
@@ -364,10 +377,10 @@ func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool)
 }
 
 // waitForPeer waits, when the deadline leaves room, a random part of that
-// room for some peer to announce seq. Of several engines needing the same
+// room (all of it when full) for some peer to announce seq. Of several engines needing the same
 // new segment, the one whose wait ends first fetches it from the CDN and
 // announces it; the others get it from that one.
-func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int, skip map[PeerID]bool) *peer {
+func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int, skip map[PeerID]bool, full bool) *peer {
 	// Wait only where a peer may turn up: connected peers, other members
 	// the tracker knows of, or a swarm just joined whose members the
 	// tracker has not counted yet.
@@ -385,9 +398,10 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	}
 	// The random part elects one CDN fetcher among connected peers that
 	// need the same new segment. With none connected yet (a viewer that has
-	// just joined), peers are still being dialled: wait the whole room.
+	// just joined), peers are still being dialled, and after a holder said
+	// "busy" it will be free soon: wait the whole room.
 	wait := room
-	if connected > 0 {
+	if connected > 0 && !full {
 		wait = time.Duration(float64(room) * (0.25 + 0.75*rand.Float64()))
 	}
 	ch := make(chan struct{}, 1)
@@ -412,9 +426,16 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	}()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
+	// A holder that answered "busy" may be free again after busyBackoff.
+	recheck := time.NewTicker(busyBackoff)
+	defer recheck.Stop()
 	for {
 		select {
 		case <-ch:
+			if p := e.bestPeer(s.hash, r, size, skip); p != nil {
+				return p
+			}
+		case <-recheck.C:
 			if p := e.bestPeer(s.hash, r, size, skip); p != nil {
 				return p
 			}

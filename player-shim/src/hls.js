@@ -173,8 +173,11 @@ export function holdMs(deadline, cdnMs) {
 
 /**
  * deadlineMs is the time until the player needs `frag`: (frag.start − currentTime)
- * in media time, divided by the playback rate, bounded to [0, maxMs]. Without a
- * media element (or with a fragment of unknown start) it is one fragment duration.
+ * in media time, but no later than the end of the buffered range that holds
+ * currentTime (playback stops there: nothing buffered means "now" — the first
+ * fragments, a seek, the start of a live stream whose currentTime is not set
+ * yet), divided by the playback rate, bounded to [0, maxMs]. Without a media
+ * element (or with a fragment of unknown start) it is one fragment duration.
  */
 export function deadlineMs(frag, media, maxMs) {
   const dur = finite(frag?.duration) && frag.duration > 0 ? frag.duration * 1000 : 0;
@@ -182,7 +185,26 @@ export function deadlineMs(frag, media, maxMs) {
     return Math.round(clamp(dur, 0, maxMs));
   }
   const rate = finite(media.playbackRate) && media.playbackRate > 0 ? media.playbackRate : 1;
-  return Math.round(clamp(((frag.start - media.currentTime) * 1000) / rate, 0, maxMs));
+  let ahead = frag.start - media.currentTime;
+  const buffered = bufferedAhead(media);
+  if (buffered !== null) ahead = Math.min(ahead, buffered);
+  return Math.round(clamp((ahead * 1000) / rate, 0, maxMs));
+}
+
+/**
+ * bufferedAhead is how many seconds of media are buffered from currentTime on
+ * (0 when currentTime is in no buffered range), or null when the element does
+ * not tell (no TimeRanges).
+ */
+export function bufferedAhead(media) {
+  const b = media?.buffered;
+  if (!b || typeof b.length !== "number" || typeof b.start !== "function" || typeof b.end !== "function") return null;
+  const t = media.currentTime;
+  for (let i = 0; i < b.length; i++) {
+    // A small tolerance: playback may sit a hair before the first range.
+    if (b.start(i) <= t + 0.1 && t < b.end(i)) return b.end(i) - t;
+  }
+  return 0;
 }
 
 /**

@@ -137,3 +137,29 @@ test("an engine that is neither ready nor starting holds nothing", async () => {
   assert.equal(FakePlayerLoader.instances.length, 1);
   assert.equal(core.starting, false);
 });
+
+// ranges builds a TimeRanges-like object.
+const ranges = (...r) => ({ length: r.length, start: (i) => r[i][0], end: (i) => r[i][1] });
+
+test("deadline: no later than the end of the buffer that holds currentTime", async () => {
+  const { deadlineMs, bufferedAhead } = await import("../src/hls.js");
+  const frag = { start: 10, duration: 2 };
+  assert.equal(deadlineMs(frag, { currentTime: 4, buffered: ranges([0, 12]) }, 30000), 6000, "within the buffer: frag.start");
+  assert.equal(deadlineMs(frag, { currentTime: 4, buffered: ranges([0, 6]) }, 30000), 2000, "playback stops at the buffer's end");
+  assert.equal(deadlineMs(frag, { currentTime: 0, buffered: ranges() }, 30000), 0, "nothing buffered: needed now");
+  assert.equal(deadlineMs({ start: 30, duration: 2 }, { currentTime: 0, buffered: ranges([30, 32]) }, 30000), 0,
+    "live start: currentTime not moved to the live edge yet");
+  assert.equal(bufferedAhead({ currentTime: 5, buffered: ranges([0, 2], [4.95, 9]) }), 4);
+  assert.equal(bufferedAhead({ currentTime: 3 }), null);
+});
+
+test("the first fragment of a stream is never held, even far from currentTime", async () => {
+  const { core, bridge, a } = starting();
+  a.attachMedia({ currentTime: 0, playbackRate: 1, buffered: ranges() });
+  const rec = drive(a.fLoader, fragContext({ sn: 15, start: 30 }));
+  await rec.done;
+  assert.equal(rec.terminal[0].kind, "onSuccess");
+  assert.equal(FakePlayerLoader.instances.length, 1, "went to the player's loader at once");
+  assert.equal(bridge.calls.length, 0);
+  await core.destroy();
+});
