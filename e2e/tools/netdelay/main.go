@@ -7,17 +7,27 @@
 //
 //	netdelay -a ncv1h -b ncv1r -delay-a2b 20ms -delay-b2a 20ms
 //
-// How: one AF_PACKET raw socket (ETH_P_ALL) bound to each interface. A
-// reader goroutine per direction receives every frame arriving on its
-// interface (frames the relay itself sends are PACKET_OUTGOING and are
-// skipped), stamps it with its due time (arrival + delay) and appends it to
-// a bounded FIFO (frame and byte limits; a frame that does not fit is
-// dropped and counted, the reader never blocks). A writer goroutine per
-// direction takes the FIFO's head, sleeps until its due time with
-// clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) (high-resolution timer,
-// not Go's timer wheel) and sends it on the other interface. Every frame of
-// a direction gets the same delay, so due times are in FIFO order and order
-// is preserved.
+// How: one AF_PACKET raw socket (ETH_P_ALL) bound to each interface, and
+// one event loop (a single goroutine, relayLoop) for both directions. It
+// waits in one ppoll for a frame on either socket or for the due time of
+// the oldest queued frame; on a frame it reads everything waiting on that
+// socket with recvmmsg (batches of 32; frames the relay itself sent are
+// PACKET_OUTGOING and are skipped), stamps each with its due time (arrival
+// + delay) and copies it into the direction's delay line, a bounded FIFO
+// (frame and byte limits; a frame that does not fit is dropped and counted)
+// whose bytes live in one reused arena; then it sends every frame that is
+// due, in order, with sendmmsg (batches of 64). Every frame of a direction
+// gets the same delay, so due times are in FIFO order and order is
+// preserved. The ppoll timeout is relative and the kernel rounds it up, so
+// frames never leave early.
+//
+// Cost: no allocation, channel operation or goroutine handoff per frame,
+// and one wake-up serves every frame ready at that moment. Measured with
+// TestRelayBench (bench_test.go), 3000 frames/s of 1214 bytes at SCHED_FIFO
+// on a busy 2-core VM: ~29 ms of CPU per 1000 frames, 3-5x less than the
+// earlier reader/writer goroutine pair with one read and one write syscall
+// per frame (whose blocking syscalls also made the Go runtime hand its P
+// between threads for every frame).
 //
 // Large segments: veth hands over TCP GSO skbs of up to 64 KiB whose
 // checksum is not yet computed (CHECKSUM_PARTIAL). Both sockets use
@@ -42,7 +52,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -143,17 +152,18 @@ func run(args []string, stderr io.Writer) int {
 		return 1
 	}
 
-	clk := newMonoClock()
-	var stop atomic.Bool
-	ab := &direction{name: c.a + "->" + c.b, delay: c.delayAB, q: newQueue(c.queueFrames, c.queueBytes), rxFD: fda}
-	ba := &direction{name: c.b + "->" + c.a, delay: c.delayBA, q: newQueue(c.queueFrames, c.queueBytes), rxFD: fdb}
-	for _, d := range []struct {
-		dir     *direction
-		in, out int
-	}{{ab, fda, fdb}, {ba, fdb, fda}} {
-		go readLoop(d.in, d.dir, clk, &stop, stderr)
-		go forward(d.dir.q, clk, &d.dir.st, func(p []byte) error { return sendFrame(d.out, p) })
+	stopFD, err := unix.Eventfd(0, unix.EFD_CLOEXEC|unix.EFD_NONBLOCK)
+	if err != nil {
+		fmt.Fprintf(stderr, "netdelay: eventfd: %v\n", err)
+		return 1
 	}
+	ab := newDirection(c.a+"->"+c.b, c.delayAB, c.queueFrames, c.queueBytes, fda, fdb)
+	ba := newDirection(c.b+"->"+c.a, c.delayBA, c.queueFrames, c.queueBytes, fdb, fda)
+	done := make(chan struct{})
+	go func() {
+		relayLoop([]*direction{ab, ba}, newMonoClock(), stopFD, stderr)
+		close(done)
+	}()
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
@@ -164,12 +174,17 @@ func run(args []string, stderr io.Writer) int {
 		}
 	}
 	s := <-sig
-	stop.Store(true)
-	ab.q.close()
-	ba.q.close()
+	one := [8]byte{1}
+	_, _ = unix.Write(stopFD, one[:]) // native-endian 1, any non-zero value wakes
+	stopped := true
+	select {
+	case <-done:
+	case <-time.After(2 * time.Second): // stuck in a send: report anyway
+		stopped = false
+	}
 	fmt.Fprintf(stderr, "netdelay %s<->%s: stopped by %v\n", c.a, c.b, s)
 	for _, d := range []*direction{ab, ba} {
-		fmt.Fprintf(stderr, "netdelay %s\n", d.summary())
+		fmt.Fprintf(stderr, "netdelay %s\n", d.summary(stopped))
 	}
 	return 0
 }
@@ -185,12 +200,22 @@ func lookupInterface(name string) (*net.Interface, error) {
 	return ifi, nil
 }
 
+// direction is one way through the relay: frames read from rxFD wait in
+// q for delay and are sent on txFD.
 type direction struct {
-	name  string
-	delay time.Duration
-	q     *queue
-	st    stats
-	rxFD  int // the socket this direction reads from
+	name       string
+	delay      time.Duration
+	q          *line
+	st         stats
+	rxFD, txFD int
+	rx         *rxBatch
+	txBatch    [][]byte
+	tx         *txBatch
+}
+
+func newDirection(name string, delay time.Duration, queueFrames, queueBytes, rxFD, txFD int) *direction {
+	return &direction{name: name, delay: delay, q: newLine(queueFrames, queueBytes), rxFD: rxFD, txFD: txFD,
+		rx: newRxBatch(rxBatchLen), txBatch: make([][]byte, maxSendBatch), tx: newTxBatch(maxSendBatch)}
 }
 
 // socketDrops returns the frames the kernel dropped because the reading
@@ -203,9 +228,14 @@ func (d *direction) socketDrops() uint64 {
 	return uint64(s.Drops)
 }
 
-func (d *direction) summary() string {
+// summary formats d's counters; the queue is only looked at if the event
+// loop has returned (stopped), else "left queued" is -1.
+func (d *direction) summary(stopped bool) string {
 	st := &d.st
-	left, _ := d.q.len()
+	left := -1
+	if stopped {
+		left, _ = d.q.len()
+	}
 	var lateAvg float64
 	if n := st.txFrames.Load() + st.txErrors.Load(); n > 0 {
 		lateAvg = float64(st.lateSumNs.Load()) / float64(n) / 1e6
@@ -255,60 +285,203 @@ func openPacketSocket(ifi *net.Interface) (int, error) {
 	return fd, nil
 }
 
-// recvFrame reads one frame (with its vnet header) into buf. n is the real
-// length (MSG_TRUNC), which may exceed len(buf). No allocation.
-func recvFrame(fd int, buf []byte, sa *unix.RawSockaddrLinklayer) (n int, err error) {
-	salen := uint32(unsafe.Sizeof(*sa))
-	r, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(unsafe.Pointer(&buf[0])),
-		uintptr(len(buf)), unix.MSG_TRUNC, uintptr(unsafe.Pointer(sa)), uintptr(unsafe.Pointer(&salen)))
-	if e != 0 {
-		return 0, e
-	}
-	return int(r), nil
+// rxBatchLen is the most frames read by one recvmmsg.
+const rxBatchLen = 32
+
+// rxBatch holds what one recvmmsg needs: a readBufLen buffer per message
+// (only the pages the kernel writes into become resident) with its
+// iovec, source address and header, all allocated once.
+type rxBatch struct {
+	bufs  [][]byte
+	iovs  []unix.Iovec
+	addrs []unix.RawSockaddrLinklayer
+	hdrs  []unix.Mmsghdr
 }
 
-func sendFrame(fd int, p []byte) error {
+func newRxBatch(n int) *rxBatch {
+	b := &rxBatch{bufs: make([][]byte, n), iovs: make([]unix.Iovec, n),
+		addrs: make([]unix.RawSockaddrLinklayer, n), hdrs: make([]unix.Mmsghdr, n)}
+	mem := make([]byte, n*readBufLen)
+	for i := range n {
+		b.bufs[i] = mem[i*readBufLen : (i+1)*readBufLen : (i+1)*readBufLen]
+		b.iovs[i].Base = &b.bufs[i][0]
+		b.iovs[i].SetLen(readBufLen)
+		h := &b.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.addrs[i]))
+		h.Iov = &b.iovs[i]
+		h.SetIovlen(1)
+	}
+	return b
+}
+
+// recv reads up to len(b.hdrs) frames without waiting. The i-th frame's
+// real length (MSG_TRUNC: may exceed readBufLen) is b.hdrs[i].Len.
+func (b *rxBatch) recv(fd int) (int, error) {
+	for i := range b.hdrs {
+		b.hdrs[i].Hdr.Namelen = uint32(unsafe.Sizeof(b.addrs[i]))
+		b.hdrs[i].Hdr.Flags = 0
+	}
 	for {
-		_, err := unix.Write(fd, p)
-		if err != unix.EINTR {
-			return err
+		r, _, e := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.hdrs[0])),
+			uintptr(len(b.hdrs)), unix.MSG_DONTWAIT|unix.MSG_TRUNC, 0, 0)
+		if e == unix.EINTR {
+			continue
 		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
 	}
 }
 
-// readLoop receives frames on fd and queues them for d's writer.
-func readLoop(fd int, d *direction, clk clock, stop *atomic.Bool, stderr io.Writer) {
-	buf := make([]byte, readBufLen)
-	var sa unix.RawSockaddrLinklayer
-	reported := map[error]bool{}
+// txBatch holds the iovecs and headers of one sendmmsg.
+type txBatch struct {
+	iovs []unix.Iovec
+	hdrs []unix.Mmsghdr
+}
+
+func newTxBatch(n int) *txBatch {
+	b := &txBatch{iovs: make([]unix.Iovec, n), hdrs: make([]unix.Mmsghdr, n)}
+	for i := range n {
+		b.hdrs[i].Hdr.Iov = &b.iovs[i]
+		b.hdrs[i].Hdr.SetIovlen(1)
+	}
+	return b
+}
+
+// send sends frames (at most len(b.hdrs)) on fd with one sendmmsg; see
+// sendFunc. The socket is bound, so no address is given.
+func (b *txBatch) send(fd int, frames [][]byte) (int, error) {
+	for i, p := range frames {
+		b.iovs[i].Base = &p[0]
+		b.iovs[i].SetLen(len(p))
+	}
+	for {
+		r, _, e := unix.RawSyscall6(unix.SYS_SENDMMSG, uintptr(fd), uintptr(unsafe.Pointer(&b.hdrs[0])),
+			uintptr(len(frames)), 0, 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		for i := range frames {
+			b.iovs[i].Base = nil
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
+
+// receive reads every frame waiting on d's socket (in batches, without
+// blocking) and queues it. It returns an error only for a failed read
+// (reported once per kind; the caller pauses so as not to spin).
+func (d *direction) receive(clk clock, reported map[error]bool, stderr io.Writer) bool {
 	delay := int64(d.delay)
-	for !stop.Load() {
-		n, err := recvFrame(fd, buf, &sa)
+	for range 16 { // at most 512 frames, then the sending side gets a turn
+		n, err := d.rx.recv(d.rxFD)
 		now := clk.now()
 		if err != nil {
-			if err == unix.EINTR || err == unix.EAGAIN {
-				continue
+			if err == unix.EAGAIN {
+				return true
 			}
 			d.st.rxErrors.Add(1)
 			if !reported[err] && len(reported) < 16 {
 				reported[err] = true
 				fmt.Fprintf(stderr, "netdelay %s: receive: %v\n", d.name, err)
 			}
-			time.Sleep(time.Millisecond) // never spin on a persistent error
+			return false
+		}
+		for i := range n {
+			if d.rx.addrs[i].Pkttype == unix.PACKET_OUTGOING {
+				continue
+			}
+			size := int(d.rx.hdrs[i].Len)
+			if size > readBufLen {
+				d.st.truncDrops.Add(1)
+				continue
+			}
+			if size < minFrame {
+				d.st.rxErrors.Add(1)
+				continue
+			}
+			accept(d.q, &d.st, d.rx.bufs[i][:size], now, delay)
+		}
+		if n < len(d.rx.hdrs) {
+			return true
+		}
+	}
+	return true
+}
+
+// relayLoop is the whole relay, in one goroutine: it waits in one ppoll for
+// a frame on either socket, the next due time or stopFD; reads all waiting
+// frames with recvmmsg; and sends every due frame of each direction with
+// sendmmsg. No goroutine handoff, allocation or channel operation per
+// frame, and one wake-up serves every frame that is ready. It returns when
+// stopFD becomes readable.
+//
+// While frames are queued the syscalls are raw (the goroutine keeps its P
+// while blocked in ppoll):
+// with ordinary ones the Go runtime's sysmon hands the P to another thread
+// while the loop waits and takes it back when it wakes, which cost two
+// extra thread wake-ups per frame (measured: ~45 % of the relay's CPU).
+// The runtime still preempts the goroutine (SIGURG: ppoll returns EINTR)
+// when it must, e.g. for a GC or every 10 ms, and the other goroutines
+// (signal handling, main) use the other P, or this one between preemptions.
+// With nothing queued it waits in an ordinary syscall, so an idle relay
+// costs nothing.
+func relayLoop(dirs []*direction, clk clock, stopFD int, stderr io.Writer) {
+	pfds := make([]unix.PollFd, len(dirs)+1)
+	for i, d := range dirs {
+		pfds[i] = unix.PollFd{Fd: int32(d.rxFD), Events: unix.POLLIN}
+	}
+	pfds[len(dirs)] = unix.PollFd{Fd: int32(stopFD), Events: unix.POLLIN}
+	sends := make([]sendFunc, len(dirs))
+	for i, d := range dirs {
+		sends[i] = func(frames [][]byte) (int, error) { return d.tx.send(d.txFD, frames) }
+	}
+	reported := map[error]bool{}
+	var ts unix.Timespec
+	for {
+		now := clk.now()
+		next, waiting := int64(0), false
+		for i, d := range dirs {
+			if due, ok := sendDue(d.q, &d.st, now, d.txBatch, sends[i]); ok && (!waiting || due < next) {
+				next, waiting = due, true
+			}
+		}
+		var timeout *unix.Timespec
+		if waiting {
+			// Relative and rounded up by the kernel: never wakes early.
+			ts = unix.NsecToTimespec(max(next-clk.now(), 0))
+			timeout = &ts
+		}
+		var e syscall.Errno
+		if waiting {
+			_, _, e = unix.RawSyscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfds[0])), uintptr(len(pfds)),
+				uintptr(unsafe.Pointer(timeout)), 0, 0, 0)
+		} else {
+			// Nothing queued: the wait may be long, so let the
+			// runtime have the P (and sysmon sleep) meanwhile.
+			_, _, e = unix.Syscall6(unix.SYS_PPOLL, uintptr(unsafe.Pointer(&pfds[0])), uintptr(len(pfds)),
+				0, 0, 0, 0)
+		}
+		if e == unix.EINTR {
 			continue
 		}
-		if sa.Pkttype == unix.PACKET_OUTGOING {
+		if e != 0 {
+			fmt.Fprintf(stderr, "netdelay: ppoll: %v\n", e)
+			time.Sleep(time.Millisecond)
 			continue
 		}
-		if n > len(buf) {
-			d.st.truncDrops.Add(1)
-			continue
+		if pfds[len(dirs)].Revents != 0 {
+			return
 		}
-		if n < minFrame {
-			d.st.rxErrors.Add(1)
-			continue
+		for i, d := range dirs {
+			if pfds[i].Revents != 0 && !d.receive(clk, reported, stderr) {
+				time.Sleep(time.Millisecond) // never spin on a persistent error
+			}
 		}
-		accept(d.q, &d.st, append([]byte(nil), buf[:n]...), now, delay)
 	}
 }
 
