@@ -16,7 +16,7 @@ GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: all build test lint deps unit js-test wasm-test wasm shim media e2e-build e2e \
+.PHONY: all build test lint deps unit js-test wasm-test wasm shim media e2e-build e2e netns-test \
 	bench fuzz demo bench-signaling clean
 
 all: build wasm shim
@@ -33,7 +33,7 @@ deps:
 	cd e2e && npm ci --no-audit --no-fund --loglevel=error
 
 ## test: lint, unit tests (Go, JS, WASM under Node), then the browser tests.
-test: deps lint unit js-test wasm-test e2e
+test: deps lint unit js-test wasm-test netns-test e2e
 
 unit:
 	$(GO) test -race -count=1 -timeout 20m ./...
@@ -67,6 +67,13 @@ media:
 e2e-build: deps build wasm shim media
 	$(GO) test -c -tags e2e -o bin/e2e.test ./e2e
 	$(GO) build -o bin/netdelay ./e2e/tools/netdelay
+
+## netns-test: the self-test of the per-viewer shaped topology that make
+## bench's scenario 3 uses (rate cap, loss, and delay through bin/netdelay
+## where the kernel has no netem): measured RTTs, loss and rates. Root.
+netns-test: deps
+	$(GO) build -o bin/netdelay ./e2e/tools/netdelay
+	NEARCAST_NETDELAY=$(CURDIR)/bin/netdelay bash scripts/netns-topology-test.sh
 
 ## e2e: real Chromium, one process per viewer, inside a private network
 ## namespace (scripts/netns-run.sh). Everything is built before entering it.

@@ -1,20 +1,23 @@
 #!/usr/bin/env bash
 # Installs what the real-browser tests (e2e/) need on a Debian machine, as root:
-# Chromium, ffmpeg (media fixtures), brotli (size reports) and iproute2 (`ip`,
-# for scripts/netns-run.sh). Idempotent: when everything is present it does
-# nothing and touches no network.
+# Chromium, ffmpeg (media fixtures), brotli (size reports), iproute2 (`ip`
+# and `tc`, for scripts/netns-run.sh and scripts/netns-topology.sh) and
+# python3 (the probes of scripts/netns-topology-test.sh). Idempotent: when
+# everything is present it does nothing and touches no network.
 #
 # apt is retried: on these machines the first install once failed with a dpkg
 # "cannot access archive" error and succeeded on the second try.
 set -euo pipefail
 
-packages=(chromium ffmpeg brotli iproute2)
+packages=(chromium ffmpeg brotli iproute2 python3)
 
 missing() {
 	[ -x /usr/bin/chromium ] || return 0
 	command -v ffmpeg >/dev/null 2>&1 || return 0
 	command -v brotli >/dev/null 2>&1 || return 0
 	command -v ip >/dev/null 2>&1 || return 0
+	command -v tc >/dev/null 2>&1 || return 0
+	command -v python3 >/dev/null 2>&1 || return 0
 	return 1
 }
 
