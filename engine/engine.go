@@ -41,6 +41,7 @@ type Engine struct {
 	origin     map[segmentcache.Key]provenance // where each cached segment came from
 	stats      Stats
 	cdn        rateEstimate
+	uplink     uplinkEstimate // how fast uploads leave; guarded by mu
 }
 
 // swarm is a swarm the engine is in.

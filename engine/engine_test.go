@@ -178,6 +178,50 @@ func TestJoinerWaitsForPeersWithPlayerCDNEstimate(t *testing.T) {
 	})
 }
 
+// Uploads learn how fast the uplink drains and are then paced below it, so
+// the viewer's own traffic is not queued behind them; every uplinkProbe one
+// upload runs a little above the estimate to learn a faster uplink.
+func TestUploadsArePacedBelowTheMeasuredUplink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const bw = 1 << 20 // bytes/s on every link
+		h := newHarness(t, enginetest.Shaping{Bandwidth: bw}, 4, 2<<20)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		for i := range 3 {
+			h.load(a, i, 60*time.Second)
+		}
+		h.load(b, 3, 60*time.Second)
+		h.connect(1)
+		timed := func(seq int) time.Duration {
+			start := time.Now()
+			if r := h.load(b, seq, 60*time.Second); r.Source != engine.SourcePeer {
+				t.Fatalf("segment %d from %v, want a peer", seq, r.Source)
+			}
+			return time.Since(start)
+		}
+		first := timed(0) // unpaced: learns the uplink
+		est := a.UplinkEstimate()
+		if est < 0.8*bw || est > 1.2*bw {
+			t.Fatalf("uplink estimate %.0f B/s, want about %d", est, bw)
+		}
+		paced := timed(1)
+		if paced < time.Duration(float64(first)*1.25) {
+			t.Fatalf("second upload took %v, first %v: want it paced at 70 %% of the uplink", paced, first)
+		}
+		time.Sleep(10 * time.Second) // the next upload probes at 1.25x the estimate
+		probe := timed(2)
+		if probe > paced {
+			t.Fatalf("probe upload took %v, paced %v: want it faster", probe, paced)
+		}
+		// The link is 1 MiB/s: the probe above it filled the buffer, so the
+		// estimate stayed near the link rate instead of growing by 25 %.
+		if e2 := a.UplinkEstimate(); e2 > 1.15*bw {
+			t.Fatalf("estimate after a probe above the link rate %.0f B/s, want about %d", e2, bw)
+		}
+		t.Logf("2 MiB at 1 MiB/s: first %v, paced %v, probe %v; estimate %.0f -> %.0f B/s", first, paced, probe, est, a.UplinkEstimate())
+	})
+}
+
 func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)

@@ -81,11 +81,14 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	if err != nil {
 		return
 	}
-	bucket := newByteBucket(e.cfg.uploadRate)
-	sent := 0
+	rate, probe := e.uploadPace()
+	bucket := newByteBucket(rate)
+	sent, filled := 0, false
 	var buf []byte
 	for !ch.Done() {
-		for p.link.BufferedAmount() > peerwire.HighWaterMark {
+		for queued := p.link.BufferedAmount(); queued > peerwire.HighWaterMark; queued = p.link.BufferedAmount() {
+			filled = true
+			wait := time.Now()
 			select {
 			case <-p.link.BufferedLow():
 			case <-ctx.Done():
@@ -93,6 +96,7 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			case <-p.done:
 				return
 			}
+			e.observeDrain(queued-p.link.BufferedAmount(), time.Since(wait))
 		}
 		c, err := ch.Next()
 		if err != nil {
@@ -123,9 +127,85 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 		sent += len(c.Data)
 	}
 	e.mu.Lock()
+	if probe && !filled {
+		// The path carried the probe's rate: the estimate grows to it.
+		e.uplink.rate *= uplinkProbeGain
+	}
 	e.stats.UploadedBytes += int64(sent)
 	e.mu.Unlock()
 	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent})
+}
+
+// Upload pacing. An upload that fills the viewer's uplink queues everything
+// else the viewer sends behind it — among that, the acknowledgements of its
+// own CDN downloads, which then slow down until playback stalls. Each time an
+// upload waits for the link's buffer to drain (from above the high-water
+// mark to the low-water mark), the bytes drained over the wait are a sample
+// of what the path carries; uploads are then paced at uplinkShare of the
+// estimate. Paced uploads no longer fill the buffer, so every uplinkProbe
+// one upload runs at uplinkProbeGain times the estimate: if the buffer
+// still never fills, the path carried it and the estimate grows by that
+// much (a faster uplink is learnt step by step, without a full-rate burst
+// that would stall the viewer's own downloads).
+const (
+	uplinkShare     = 0.7
+	uplinkProbe     = 10 * time.Second
+	uplinkProbeGain = 1.25
+	// Waits shorter than this say little about the rate (timer noise).
+	minDrainSample = 5 * time.Millisecond
+)
+
+// uplinkEstimate is a moving average of drain-rate samples, in bytes/s.
+type uplinkEstimate struct {
+	rate      float64
+	lastProbe time.Time
+}
+
+// observeDrain records that n bytes left a link's buffer in d.
+func (e *Engine) observeDrain(n int, d time.Duration) {
+	if n <= 0 || d < minDrainSample {
+		return
+	}
+	sample := float64(n) / d.Seconds()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	w := 0.3 // weight of a new sample; the first one is taken whole
+	if e.uplink.rate == 0 {
+		w = 1
+	}
+	e.uplink.rate += w * (sample - e.uplink.rate)
+}
+
+// uploadPace returns the rate (bytes/s, 0 = none) for the next upload —
+// the configured cap, or less when the uplink has been measured — and
+// whether the upload is a probe (see uplinkProbeGain).
+func (e *Engine) uploadPace() (int64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	limit := e.cfg.uploadRate
+	if e.uplink.rate == 0 {
+		e.uplink.lastProbe = time.Now() // unpaced until measured
+		return limit, false
+	}
+	share, probe := uplinkShare, time.Since(e.uplink.lastProbe) >= uplinkProbe
+	if probe {
+		e.uplink.lastProbe = time.Now()
+		share = uplinkProbeGain
+	}
+	paced := int64(share * e.uplink.rate)
+	if limit == 0 || paced < limit {
+		return max(paced, 1), probe
+	}
+	return limit, false
+}
+
+
+// UplinkEstimate returns the measured rate at which uploads leave, in
+// bytes per second (0 until an upload has filled a link's buffer).
+func (e *Engine) UplinkEstimate() float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.uplink.rate
 }
 
 // byteBucket paces bytes to a rate; rate 0 means no limit.
