@@ -199,7 +199,6 @@ func (e *Engine) uploadPace() (int64, bool) {
 	return limit, false
 }
 
-
 // UplinkEstimate returns the measured rate at which uploads leave, in
 // bytes per second (0 until an upload has filled a link's buffer).
 func (e *Engine) UplinkEstimate() float64 {
