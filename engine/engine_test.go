@@ -78,6 +78,20 @@ func (h *harness) load(e *engine.Engine, seq int, ahead time.Duration) engine.Re
 	return res
 }
 
+// seederAndJoiner makes engine a, which loads segments 0..held-1, and
+// engine b, which joins the swarm by loading the last segment of the
+// stream, and connects them.
+func (h *harness) seederAndJoiner(held int, ahead time.Duration) (a, b *engine.Engine) {
+	h.t.Helper()
+	a, b = h.engine(), h.engine()
+	for i := range held {
+		h.load(a, i, ahead)
+	}
+	h.load(b, len(h.urls)-1, ahead)
+	h.connect(1)
+	return a, b
+}
+
 // connect lets the engines find each other: a Load joins the swarm, and a
 // few seconds of fake time let offers and answers flow.
 func (h *harness) connect(want int) {
@@ -186,12 +200,7 @@ func TestUploadsArePacedBelowTheMeasuredUplink(t *testing.T) {
 		const bw = 1 << 20 // bytes/s on every link
 		h := newHarness(t, enginetest.Shaping{Bandwidth: bw}, 4, 2<<20)
 		defer h.close()
-		a, b := h.engine(), h.engine()
-		for i := range 3 {
-			h.load(a, i, 60*time.Second)
-		}
-		h.load(b, 3, 60*time.Second)
-		h.connect(1)
+		a, b := h.seederAndJoiner(3, 60*time.Second)
 		timed := func(seq int) time.Duration {
 			start := time.Now()
 			if r := h.load(b, seq, 60*time.Second); r.Source != engine.SourcePeer {
@@ -406,12 +415,7 @@ func TestPrefetchFromPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 6, 100<<10)
 		defer h.close()
-		a, b := h.engine(), h.engine()
-		for i := range 6 {
-			h.load(a, i, 10*time.Second)
-		}
-		h.load(b, 5, 10*time.Second)
-		h.connect(1)
+		_, b := h.seederAndJoiner(6, 10*time.Second)
 		r := h.req(0, 20*time.Second)
 		r.Upcoming = []engine.Request{h.req(1, 24*time.Second), h.req(2, 28*time.Second)}
 		if res, err := b.Load(context.Background(), r); err != nil || res.Source != engine.SourcePeer {
