@@ -377,9 +377,9 @@ func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool)
 }
 
 // waitForPeer waits, when the deadline leaves room, a random part of that
-// room (all of it when full) for some peer to announce seq. Of several engines needing the same
-// new segment, the one whose wait ends first fetches it from the CDN and
-// announces it; the others get it from that one.
+// room (all of it when full) for some peer to announce seq. Of several
+// engines needing the same new segment, the one whose wait ends first
+// fetches it from the CDN and announces it; the others get it from that one.
 func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int, skip map[PeerID]bool, full bool) *peer {
 	// Wait only where a peer may turn up: connected peers, other members
 	// the tracker knows of, or a swarm just joined whose members the
@@ -605,48 +605,45 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 			e.donePrefetch()
 			continue
 		}
-		jobs = append(jobs, prefetchJob{next, key, t})
+		jobs = append(jobs, prefetchJob{next, t})
 	}
-	if len(jobs) == 0 {
-		return
+	// abandon settles jobs that will not run, so that Loads awaiting them
+	// go their own way.
+	abandon := func(jobs []prefetchJob, err error) {
+		for _, j := range jobs {
+			e.complete(s, j.req.key(), j.t, outcome{}, err, true)
+			e.donePrefetch()
+		}
 	}
 	// One after the other, each once no peer holding it is sending us
 	// something else: peers upload one segment at a time, and two
 	// requests at once would only share (or be refused) one uplink.
-	started := e.spawn(func() {
+	started := len(jobs) == 0 || e.spawn(func() {
 		for i, j := range jobs {
-			var out outcome
-			err := ErrClosed
-			if e.waitQuiet(s.hash, j.req) {
-				out, err = e.obtain(e.ctx, s, j.req, false)
-			}
-			e.complete(s, j.key, j.t, out, err, true)
-			if err == nil {
-				e.mu.Lock()
-				e.stats.PrefetchBytes += int64(len(out.data))
-				e.mu.Unlock()
-			}
-			e.donePrefetch()
-			if err != nil {
-				for _, rest := range jobs[i+1:] {
-					e.complete(s, rest.key, rest.t, outcome{}, err, true)
-					e.donePrefetch()
-				}
+			if !e.waitQuiet(s.hash, j.req) {
+				abandon(jobs[i:], ErrPeerFailed)
 				return
 			}
+			out, err := e.obtain(e.ctx, s, j.req, false)
+			e.complete(s, j.req.key(), j.t, out, err, true)
+			e.donePrefetch()
+			if err != nil {
+				abandon(jobs[i+1:], err)
+				return
+			}
+			e.mu.Lock()
+			e.stats.PrefetchBytes += int64(len(out.data))
+			e.mu.Unlock()
 		}
 	})
 	if !started {
-		for _, j := range jobs {
-			e.complete(s, j.key, j.t, outcome{}, ErrClosed, true)
-			e.donePrefetch()
-		}
+		abandon(jobs, ErrClosed)
 	}
 }
 
+// prefetchJob is an upcoming segment claimed for a prefetch.
 type prefetchJob struct {
 	req Request
-	key segmentcache.Key
 	t   *transfer
 }
 
