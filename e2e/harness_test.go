@@ -348,20 +348,28 @@ func chromiumArgs() []string {
 	return args
 }
 
-// startBrowser starts a new Chromium process with a fresh profile and opens
-// one page (about:blank). Its stderr goes to dir/<name>.chromium.log and its
-// console to dir/<name>.console.log. It is stopped at cleanup.
-func startBrowser(t testing.TB, dir, name string) *browser {
+// browserFiles makes a fresh profile directory (removed at cleanup) and
+// dir/<name>.chromium.log for a new browser.
+func browserFiles(t testing.TB, dir, name string) (profile string, chromeLog *os.File) {
 	t.Helper()
 	profile, err := os.MkdirTemp("", "nearcast-e2e-"+name+"-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(profile) })
-	chromeLog, err := os.Create(filepath.Join(dir, name+".chromium.log"))
+	chromeLog, err = os.Create(filepath.Join(dir, name+".chromium.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
+	return profile, chromeLog
+}
+
+// startBrowser starts a new Chromium process with a fresh profile and opens
+// one page (about:blank). Its stderr goes to dir/<name>.chromium.log and its
+// console to dir/<name>.console.log. It is stopped at cleanup.
+func startBrowser(t testing.TB, dir, name string) *browser {
+	t.Helper()
+	profile, chromeLog := browserFiles(t, dir, name)
 	opts := append(chromiumFlags(),
 		chromedp.ExecPath(chromiumPath()),
 		chromedp.UserDataDir(profile),

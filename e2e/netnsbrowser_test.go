@@ -42,15 +42,7 @@ var devtoolsLine = regexp.MustCompile(`DevTools listening on ws://127\.0\.0\.1:(
 func startBrowserInNetns(t testing.TB, dir, name, ns string) *browser {
 	t.Helper()
 	nsPath := filepath.Join("/run/netns", ns)
-	profile, err := os.MkdirTemp("", "nearcast-e2e-"+name+"-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(profile) })
-	chromeLog, err := os.Create(filepath.Join(dir, name+".chromium.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	profile, chromeLog := browserFiles(t, dir, name)
 	args := append([]string{"netns", "exec", ns, chromiumPath()}, chromiumArgs()...)
 	args = append(args, "--user-data-dir="+profile, "--remote-debugging-port=0", "about:blank")
 	cmd := exec.Command("ip", args...)

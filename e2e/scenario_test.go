@@ -79,11 +79,10 @@ type progress struct {
 type scenario struct {
 	name        string
 	viewers     int
-	stagger     time.Duration           // between viewers' navigations
-	url         func(i int) string      // page URL for viewer i
-	playTimeout time.Duration           // per viewer, from its navigation
-	kill        *killPlan               // optional
-	after       func(r []*viewerResult) // optional, before the browsers close
+	stagger     time.Duration      // between viewers' navigations
+	url         func(i int) string // page URL for viewer i
+	playTimeout time.Duration      // per viewer, from its navigation
+	kill        *killPlan          // optional
 	// Optional. join gives viewer i's navigation time after the scenario
 	// began (default i*stagger); leave gives the time it closes its browser,
 	// as a viewer who stops watching does (0: it watches to the end of the
@@ -171,9 +170,6 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 		if !r.Left {
 			r.CPUSeconds = cpuSeconds(r.Pid) // 0 when killed
 		}
-	}
-	if sc.after != nil {
-		sc.after(results)
 	}
 	for _, r := range results {
 		r.Killed = r.killedFlag.Load()

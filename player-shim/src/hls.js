@@ -137,6 +137,8 @@ export function createCdnModel() {
   let rate = NaN; // bytes per ms
   let perSec = NaN; // bytes per second of media
   const avg = (old, v) => (finite(old) ? old + CDN_EWMA * (v - old) : v);
+  const bytes = (durationSec) =>
+    finite(perSec) && finite(durationSec) && durationSec > 0 ? perSec * durationSec : undefined;
   return {
     /** observe takes the stats of a completed player load of `durationSec` of media. */
     observe(stats, durationSec) {
@@ -149,14 +151,11 @@ export function createCdnModel() {
       if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, bytes / durationSec);
     },
     /** bytes is the expected size of a fragment of `durationSec`, or undefined. */
-    bytes(durationSec) {
-      if (!finite(perSec) || !finite(durationSec) || durationSec <= 0) return undefined;
-      return perSec * durationSec;
-    },
+    bytes,
     /** estimate is the expected CDN time (ms) of a fragment of `durationSec`, or undefined. */
     estimate(durationSec) {
-      if (!finite(rate) || !finite(perSec) || !finite(durationSec) || durationSec <= 0) return undefined;
-      return ttfb + (perSec * durationSec) / rate;
+      const size = bytes(durationSec);
+      return finite(rate) && finite(size) ? ttfb + size / rate : undefined;
     },
   };
 }
