@@ -16,26 +16,52 @@ import (
 // frame before it drops the TCP connection.
 const closeGrace = time.Second
 
-// conn is one client connection. Its reader goroutine (run) owns swarms,
-// claims and bucket; its writer goroutine owns the socket's write side.
-// Other goroutines reach it only through Deliver and close.
+// conn is one client connection. It owns no goroutine while it is idle:
+//
+//   - Input: when the socket becomes readable (the poller reports it, see
+//     poll_linux.go), one goroutine runs serve, reads the messages that have
+//     arrived and returns. The reading flag makes that goroutine the only
+//     reader and owns swarms, claims and bucket.
+//   - Output: frames wait in queue; a writer goroutine runs only while the
+//     queue is not empty.
+//   - Keepalive and timeouts: the server's sweeper pings and checks every
+//     connection (sweep.go).
+//
+// Closing: close queues the close frame behind what is already queued; once
+// the writer has sent it (closeDone) and no reader holds the connection,
+// finish tears it down, exactly once.
 type conn struct {
-	s   *Server
-	id  ConnID
-	ws  *websocket.Conn
-	ip  netip.Addr
-	loc Locality
+	s     *Server
+	id    ConnID
+	ws    *websocket.Conn
+	gate  *frameGate
+	ip    netip.Addr
+	loc   Locality
+	token uint32 // low bits of id.Seq, to match poller events
 
-	send chan []byte
-	quit chan struct{}
+	// reading is held by the goroutine that reads the connection, and by
+	// finish for good.
+	reading   atomic.Bool
+	closeDone atomic.Bool
 
-	closeOnce   sync.Once
-	closeCode   int
-	closeReason string
+	// pollMu orders the poller's rearm against removal.
+	pollMu   sync.Mutex
+	detached bool
+	fd       int
 
+	lastSeen    atomic.Int64 // unix nanoseconds of the last frame of any kind
 	lastMessage atomic.Int64 // unix nanoseconds of the last application message
+	nextPing    int64        // owned by the sweeper
 
-	// Owned by the reader goroutine.
+	// Output, guarded by wmu. A nil frame in queue is a ping.
+	wmu       sync.Mutex
+	queue     [][]byte
+	writing   bool
+	closing   bool
+	closeCode int
+	closeText string
+
+	// Owned by the reader.
 	swarms map[wtproto.InfoHash]wtproto.PeerID
 	claims *TokenClaims
 	bucket tokenBucket
@@ -54,20 +80,26 @@ type pendingSlot struct {
 
 var _ Sink = (*conn)(nil)
 
-func newConn(s *Server, ws *websocket.Conn, ip netip.Addr) *conn {
+func newConn(s *Server, ws *websocket.Conn, gate *frameGate, ip netip.Addr) *conn {
+	seq := s.seq.Add(1)
 	c := &conn{
-		s:       s,
-		id:      ConnID{Node: s.cfg.node, Seq: s.seq.Add(1)},
-		ws:      ws,
-		ip:      ip,
-		loc:     locate(ip, s.cfg.locator),
-		send:    make(chan []byte, s.cfg.sendQueue),
-		quit:    make(chan struct{}),
-		swarms:  make(map[wtproto.InfoHash]wtproto.PeerID),
-		pending: make(map[PendingOffer]time.Time),
-		bucket:  newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.now()),
+		s:      s,
+		id:     ConnID{Node: s.cfg.node, Seq: seq},
+		ws:     ws,
+		gate:   gate,
+		ip:     ip,
+		loc:    locate(ip, s.cfg.locator),
+		token:  uint32(seq),
+		bucket: newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.now()),
+		fd:     -1,
 	}
-	c.lastMessage.Store(time.Now().UnixNano())
+	c.reading.Store(true) // released by start
+	gate.control = c.control
+	ws.SetReadLimit(s.cfg.readLimit)
+	now := time.Now()
+	c.lastSeen.Store(now.UnixNano())
+	c.lastMessage.Store(now.UnixNano())
+	c.nextPing = now.Add(s.cfg.pingInterval).UnixNano()
 	return c
 }
 
@@ -81,16 +113,97 @@ func (c *conn) refuse(code int, reason string) {
 	_ = c.ws.Close()
 }
 
-// run serves the connection until it ends.
-func (c *conn) run() {
-	writerDone := make(chan struct{})
-	go func() {
-		defer close(writerDone)
-		c.writeLoop()
-	}()
-	c.readLoop()
-	c.close(websocket.CloseNormalClosure, "", "")
-	<-writerDone
+// start begins serving an admitted connection: through the poller, or with
+// a reading goroutine of its own where the socket cannot be polled. The
+// caller holds reading (newConn takes it), so that a close racing with
+// admission cannot finish the connection before it is registered.
+func (c *conn) start() {
+	polled := c.s.poll.add(c)
+	c.reading.Store(false)
+	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
+		c.finish()
+		return
+	}
+	if polled {
+		c.s.poll.rearm(c) // an event that came while we held reading was dropped
+	} else {
+		go c.serve(true)
+	}
+}
+
+// serve reads and handles the messages that have arrived. Without block it
+// returns as soon as the socket has nothing more, and asks the poller to
+// report the next data; with block it reads until the connection ends.
+func (c *conn) serve(block bool) {
+	if !c.reading.CompareAndSwap(false, true) {
+		return // another goroutine is reading; it rearms the poller
+	}
+	cfg := &c.s.cfg
+	if !block {
+		// Bounds a frame that has begun to arrive but does not complete.
+		_ = c.gate.SetReadDeadline(time.Now().Add(cfg.pongWait))
+	}
+	for {
+		if c.isClosing() {
+			c.leave()
+			return
+		}
+		more, err := c.gate.ready(block)
+		if err == nil && !more {
+			break
+		}
+		var frame []byte
+		if err == nil {
+			_, frame, err = c.ws.ReadMessage()
+		}
+		if err != nil {
+			if errors.Is(err, websocket.ErrReadLimit) {
+				// gorilla has already sent close 1009.
+				c.s.log.Info("message too big", "conn", c.id.Seq, "ip", c.ip)
+				c.close(websocket.CloseMessageTooBig, "message too big", reasonReadLimit)
+			} else {
+				c.close(websocket.CloseNormalClosure, "", "")
+			}
+			c.leave()
+			return
+		}
+		now := time.Now().UnixNano()
+		c.lastSeen.Store(now)
+		c.lastMessage.Store(now)
+		if !c.bucket.allow(cfg.now()) {
+			c.fail(wtproto.ActionAnnounce, "", "rate limit exceeded")
+			c.close(websocket.ClosePolicyViolation, "rate limit exceeded", reasonRateLimit)
+			continue
+		}
+		c.handle(frame)
+	}
+	c.gate.release()
+	c.reading.Store(false)
+	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
+		c.finish()
+		return
+	}
+	c.s.poll.rearm(c)
+}
+
+// leave gives up reading a closing connection. Whoever comes last, the
+// reader leaving or the writer having sent the close frame, finishes it.
+func (c *conn) leave() {
+	c.reading.Store(false)
+	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
+		c.finish()
+	}
+}
+
+// finish tears the connection down: it stops polling, leaves every swarm
+// at once, lets the client's close reply arrive, and closes the socket.
+// Its caller holds reading, which is never released again.
+func (c *conn) finish() {
+	c.s.poll.remove(c)
+	c.s.release(c)
+	c.drainAndClose()
+	c.gate.drop()
+	c.s.wg.Done()
 }
 
 // drainAndClose discards what the client still sends, for at most
@@ -100,124 +213,96 @@ func (c *conn) run() {
 func (c *conn) drainAndClose() {
 	nc := c.ws.NetConn()
 	_ = nc.SetReadDeadline(time.Now().Add(closeGrace))
-	_, _ = io.Copy(io.Discard, nc)
+	_, _ = io.Copy(io.Discard, c.gate.Conn)
 	_ = c.ws.Close()
 }
 
-func (c *conn) readLoop() {
-	cfg := &c.s.cfg
-	c.ws.SetReadLimit(cfg.readLimit)
-	_ = c.ws.SetReadDeadline(time.Now().Add(cfg.pongWait))
-	c.ws.SetPongHandler(func(string) error {
-		return c.extendReadDeadline()
-	})
-	for {
-		_, frame, err := c.ws.ReadMessage()
-		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// gorilla has already sent close 1009.
-				c.s.metrics.reject(reasonReadLimit)
-				c.s.log.Info("message too big", "conn", c.id.Seq, "ip", c.ip)
-				c.close(websocket.CloseMessageTooBig, "message too big", "")
-			}
-			return
-		}
-		if c.closing() {
-			return
-		}
-		c.lastMessage.Store(time.Now().UnixNano())
-		if err := c.extendReadDeadline(); err != nil {
-			return
-		}
-		if !c.bucket.allow(cfg.now()) {
-			c.s.metrics.reject(reasonRateLimit)
-			c.fail(wtproto.ActionAnnounce, "", "rate limit exceeded")
-			c.close(websocket.ClosePolicyViolation, "rate limit exceeded", "")
-			return
-		}
-		c.handle(frame)
+// control handles a ping or pong frame the gate absorbed.
+func (c *conn) control(opcode byte, payload []byte) {
+	c.lastSeen.Store(time.Now().UnixNano())
+	if opcode == websocket.PingMessage {
+		_ = c.ws.WriteControl(websocket.PongMessage, payload, time.Now().Add(c.s.cfg.writeTimeout))
 	}
 }
 
-func (c *conn) extendReadDeadline() error {
-	if c.closing() {
-		return nil
-	}
-	return c.ws.SetReadDeadline(time.Now().Add(c.s.cfg.pongWait))
-}
-
+// writeLoop writes the queue until it is empty; on a closing connection it
+// then sends the close frame and hands the connection to finish.
 func (c *conn) writeLoop() {
 	cfg := &c.s.cfg
-	ping := time.NewTicker(cfg.pingInterval)
-	defer ping.Stop()
 	for {
-		select {
-		case frame := <-c.send:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.writeTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, frame); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "", "")
-				_ = c.ws.NetConn().Close()
+		c.wmu.Lock()
+		if len(c.queue) == 0 {
+			c.queue = nil
+			if !c.closing {
+				c.writing = false
+				c.wmu.Unlock()
 				return
 			}
-		case <-ping.C:
-			if idle := time.Since(time.Unix(0, c.lastMessage.Load())); idle > cfg.idleTimeout {
-				c.s.metrics.reject(reasonIdle)
-				c.close(websocket.CloseNormalClosure, "idle timeout", "")
-				continue
-			}
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.writeTimeout)); err != nil {
-				c.close(websocket.CloseAbnormalClosure, "", "")
-				_ = c.ws.NetConn().Close()
-				return
-			}
-		case <-c.quit:
-			if c.closeCode != websocket.CloseAbnormalClosure && c.closeCode != websocket.CloseTryAgainLater {
-				c.flush()
-				msg := websocket.FormatCloseMessage(c.closeCode, c.closeReason)
+			code, text := c.closeCode, c.closeText
+			c.wmu.Unlock()
+			if code != websocket.CloseAbnormalClosure && code != websocket.CloseTryAgainLater {
+				msg := websocket.FormatCloseMessage(code, text)
 				_ = c.ws.WriteControl(websocket.CloseMessage, msg, time.Now().Add(cfg.writeTimeout))
 			}
-			// Let the reader see the client's close reply, or time out.
-			_ = c.ws.NetConn().SetReadDeadline(time.Now().Add(closeGrace))
-			return
-		}
-	}
-}
-
-// flush writes what is queued, so that a failure frame precedes the close
-// frame that follows it.
-func (c *conn) flush() {
-	for {
-		select {
-		case frame := <-c.send:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.s.cfg.writeTimeout))
-			if c.ws.WriteMessage(websocket.TextMessage, frame) != nil {
-				return
+			// A reader waiting for the rest of a frame gives up soon.
+			_ = c.gate.SetReadDeadline(time.Now().Add(closeGrace))
+			c.closeDone.Store(true)
+			if c.reading.CompareAndSwap(false, true) {
+				c.finish()
 			}
-		default:
 			return
 		}
-	}
-}
+		frame := c.queue[0]
+		c.queue[0] = nil
+		c.queue = c.queue[1:]
+		c.wmu.Unlock()
 
-// close starts closing the connection with a close frame of the given code;
-// reason, when set, is counted as a rejection. Safe from any goroutine.
-func (c *conn) close(code int, text, reason string) {
-	c.closeOnce.Do(func() {
-		c.closeCode, c.closeReason = code, text
-		if reason != "" {
-			c.s.metrics.reject(reason)
+		var err error
+		if frame == nil {
+			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.writeTimeout))
+		} else {
+			_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.writeTimeout))
+			err = c.ws.WriteMessage(websocket.TextMessage, frame)
 		}
-		close(c.quit)
-	})
+		if err != nil {
+			c.wmu.Lock()
+			c.queue = nil
+			if !c.closing {
+				c.closing, c.closeCode = true, websocket.CloseAbnormalClosure
+			}
+			c.wmu.Unlock()
+		}
+	}
 }
 
-func (c *conn) closing() bool {
-	select {
-	case <-c.quit:
-		return true
-	default:
-		return false
+// close starts closing the connection with a close frame of the given code
+// (none for 1006 and 1013), sent after what is already queued; reason, when
+// set, is counted as a rejection. Safe from any goroutine.
+func (c *conn) close(code int, text, reason string) {
+	c.wmu.Lock()
+	if c.closing {
+		c.wmu.Unlock()
+		return
 	}
+	c.closing, c.closeCode, c.closeText = true, code, text
+	if code == websocket.CloseTryAgainLater {
+		c.queue = nil // the client does not read: drop what it was sent
+	}
+	start := !c.writing
+	c.writing = true
+	c.wmu.Unlock()
+	if reason != "" {
+		c.s.metrics.reject(reason)
+	}
+	if start {
+		go c.writeLoop()
+	}
+}
+
+func (c *conn) isClosing() bool {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.closing
 }
 
 // Deliver implements Sink. It never blocks: a full queue disconnects c.
@@ -228,20 +313,28 @@ func (c *conn) Deliver(env Envelope) error {
 	return c.enqueue(env.Frame)
 }
 
+// enqueue queues a frame (nil: a ping) and starts the writer if it is not
+// running. It never blocks.
 func (c *conn) enqueue(frame []byte) error {
-	select {
-	case <-c.quit:
+	c.wmu.Lock()
+	if c.closing {
+		c.wmu.Unlock()
 		return ErrUnknownConn
-	default:
 	}
-	select {
-	case c.send <- frame:
-		return nil
-	default:
+	if len(c.queue) >= c.s.cfg.sendQueue {
+		c.wmu.Unlock()
 		c.s.log.Info("slow reader disconnected", "conn", c.id.Seq, "ip", c.ip)
 		c.close(websocket.CloseTryAgainLater, "send queue full", reasonSlowReader)
 		return ErrQueueFull
 	}
+	c.queue = append(c.queue, frame)
+	start := !c.writing
+	c.writing = true
+	c.wmu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return nil
 }
 
 // addPending remembers an offer delivered to c. The table is bounded: the
@@ -258,6 +351,12 @@ func (c *conn) addPending(p PendingOffer) {
 			delete(c.pending, old.key)
 		}
 	}
+	if len(c.order) == 0 {
+		c.order = nil // let an emptied table's memory go
+	}
+	if c.pending == nil {
+		c.pending = make(map[PendingOffer]time.Time)
+	}
 	c.pending[p] = expires
 	c.order = append(c.order, pendingSlot{key: p, expires: expires})
 }
@@ -271,5 +370,8 @@ func (c *conn) takePending(p PendingOffer) bool {
 		return false
 	}
 	delete(c.pending, p)
+	if len(c.pending) == 0 {
+		c.pending, c.order = nil, nil
+	}
 	return c.s.cfg.now().Before(expires)
 }

@@ -7,7 +7,7 @@ import (
 	"github.com/nearcast/nearcast/signaling/wtproto"
 )
 
-// handle processes one client frame on the reader goroutine.
+// handle processes one client frame on the goroutine reading c.
 func (c *conn) handle(frame []byte) {
 	msg, err := wtproto.Decode(frame)
 	if err != nil {
@@ -93,6 +93,9 @@ func (c *conn) announce(a *wtproto.Announce) {
 		// The connection changed its peer_id in this swarm: the old one goes.
 		b.Leave(a.InfoHash, mine, c.id)
 		counts = b.Counts(a.InfoHash)
+	}
+	if c.swarms == nil {
+		c.swarms = make(map[wtproto.InfoHash]wtproto.PeerID, 1)
 	}
 	c.swarms[a.InfoHash] = a.PeerID
 	c.respond(a.InfoHash, counts)

@@ -205,7 +205,8 @@ func WithKeepalive(pingInterval, pongWait time.Duration) Option {
 }
 
 // WithIdleTimeout closes connections that send no message for d; pongs do
-// not count. It is checked at every ping.
+// not count. The sweeper checks it about four times per timeout or per
+// second, whichever is more often.
 func WithIdleTimeout(d time.Duration) Option {
 	return duration(func(c *config) *time.Duration { return &c.idleTimeout }, d, "idle timeout")
 }

@@ -1,9 +1,11 @@
 package signaling
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"slices"
@@ -26,11 +28,13 @@ type Server struct {
 	log      *slog.Logger
 	seq      atomic.Uint64
 
-	mu      sync.Mutex
-	conns   map[*conn]struct{}
-	perIP   map[netip.Addr]int
-	closing bool
-	wg      sync.WaitGroup
+	poll     *poller
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	perIP    map[netip.Addr]int
+	closing  bool
+	sweeping chan struct{}  // closed to stop the sweeper; nil while it is not running
+	wg       sync.WaitGroup // one per connection being served
 }
 
 // New returns a Server. With no options it listens on /announce with an
@@ -57,11 +61,14 @@ func New(opts ...Option) (*Server, error) {
 		backend: cfg.backend,
 		metrics: m,
 		log:     cfg.logger,
+		poll:    newPoller(),
 		conns:   make(map[*conn]struct{}),
 		perIP:   make(map[netip.Addr]int),
 	}
 	s.upgrader = websocket.Upgrader{
-		ReadBufferSize:  2048,
+		// The frame gate reads ahead; the reader's own buffer only needs
+		// to hold a frame header or a control frame.
+		ReadBufferSize:  128,
 		WriteBufferPool: &sync.Pool{},
 		CheckOrigin:     s.checkOrigin,
 	}
@@ -115,15 +122,16 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.wg.Done()
 
-	ws, err := s.upgrader.Upgrade(w, r, nil)
+	hj := &gateHijacker{ResponseWriter: w}
+	ws, err := s.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
+		s.wg.Done()
 		return // the upgrader has answered with an HTTP error
 	}
 	s.metrics.handshakeIn.Inc()
 	ip := clientIP(r, s.cfg.trusted)
-	c := newConn(s, ws, ip)
+	c := newConn(s, ws, hj.gate, ip)
 
 	// Admission: each refusal is a failure frame and a close (1008, or 1001
 	// when the server is shutting down), before the connection can touch any
@@ -151,11 +159,29 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			code = websocket.CloseGoingAway
 		}
 		c.refuse(code, refuse.Error())
+		s.wg.Done()
 		return
 	}
-	c.run()
-	s.release(c)
-	c.drainAndClose()
+	// The handler returns now, and net/http lets go of the request; the
+	// connection is served from here on by the poller (finish calls
+	// s.wg.Done).
+	c.start()
+}
+
+// gateHijacker hands gorilla/websocket the hijacked connection behind a
+// frameGate, so that the server knows where every frame ends.
+type gateHijacker struct {
+	http.ResponseWriter
+	gate *frameGate
+}
+
+func (h *gateHijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.gate = newFrameGate(nc, nil)
+	return h.gate, brw, nil
 }
 
 var admitErrors = map[string]string{
@@ -175,6 +201,10 @@ func (s *Server) admit(c *conn) string {
 		return reasonIPConnLimit
 	}
 	s.perIP[c.ip]++
+	if len(s.conns) == 0 {
+		s.sweeping = make(chan struct{})
+		go s.sweeper(s.sweeping)
+	}
 	s.conns[c] = struct{}{}
 	s.backend.Attach(c.id, c)
 	s.metrics.conns.Inc()
@@ -191,6 +221,10 @@ func (s *Server) release(c *conn) {
 	delete(s.conns, c)
 	if s.perIP[c.ip]--; s.perIP[c.ip] <= 0 {
 		delete(s.perIP, c.ip)
+	}
+	if len(s.conns) == 0 && s.sweeping != nil {
+		close(s.sweeping)
+		s.sweeping = nil
 	}
 	s.mu.Unlock()
 	s.metrics.conns.Dec()

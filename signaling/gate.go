@@ -1,0 +1,224 @@
+package signaling
+
+import (
+	"encoding/binary"
+	"errors"
+	"net"
+	"sync"
+	"syscall"
+)
+
+// gateBufferSize is the size of the read-ahead buffer a connection borrows
+// while it has unread bytes. Idle connections hold none.
+const gateBufferSize = 4096
+
+// maxControlFrame is the largest control frame RFC 6455 allows: a 2-byte
+// header, a 4-byte mask and 125 bytes of payload.
+const maxControlFrame = 2 + 4 + 125
+
+var gateBuffers = sync.Pool{New: func() any { b := make([]byte, gateBufferSize); return &b }}
+
+// errWouldBlock reports that a non-blocking read found no data.
+var errWouldBlock = errors.New("signaling: read would block")
+
+// frameGate sits between a connection's socket and gorilla/websocket's
+// reader. It lets the server wait for a connection's next message without a
+// goroutine per connection:
+//
+//   - it never hands the reader bytes beyond the end of the current frame
+//     (RFC 6455 section 5.2), so once a message has been read, everything not
+//     yet read is in the gate's own buffer, where ready can see it;
+//   - it answers and absorbs ping and pong frames itself, so a keepalive
+//     wakes a connection for microseconds instead of leaving a reader
+//     blocked until the next data message;
+//   - its read-ahead buffer is borrowed from a pool only while it holds bytes.
+//
+// Read is called by one goroutine at a time: the one serving the connection.
+type frameGate struct {
+	net.Conn
+	raw syscall.RawConn // nil when the socket cannot be read without blocking
+
+	buf  *[]byte // borrowed from gateBuffers while bytes are buffered
+	r, w int
+
+	// left counts the bytes of the current frame, header included, not yet
+	// handed to the reader; 0 means the next byte starts a frame.
+	left int64
+
+	// control receives each ping or pong frame the gate absorbs, with its
+	// payload unmasked. The payload is only valid during the call.
+	control func(opcode byte, payload []byte)
+}
+
+func newFrameGate(nc net.Conn, control func(byte, []byte)) *frameGate {
+	return &frameGate{Conn: nc, raw: pollable(nc), control: control}
+}
+
+func (g *frameGate) buffered() int { return g.w - g.r }
+
+// release returns the read-ahead buffer to the pool once it is empty.
+func (g *frameGate) release() {
+	if g.buf != nil && g.r == g.w {
+		gateBuffers.Put(g.buf)
+		g.buf, g.r, g.w = nil, 0, 0
+	}
+}
+
+// fill reads from the socket into the buffer until at least n bytes are
+// buffered (n is at most a control frame). Without blocking it reads once
+// and returns errWouldBlock if the socket had nothing; on a socket that
+// cannot be read without blocking it always blocks.
+func (g *frameGate) fill(n int, block bool) error {
+	if g.buf == nil {
+		g.buf = gateBuffers.Get().(*[]byte)
+	}
+	buf := *g.buf
+	if g.r > 0 && (g.r == g.w || len(buf)-g.r < n) {
+		g.w = copy(buf, buf[g.r:g.w])
+		g.r = 0
+	}
+	for g.buffered() < n {
+		var m int
+		var err error
+		if block || g.raw == nil {
+			m, err = g.Conn.Read(buf[g.w:])
+		} else {
+			m, err = g.readNow(buf[g.w:])
+		}
+		g.w += m
+		if g.buffered() >= n {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if !block && g.raw != nil {
+			return nil
+		}
+	}
+	return nil
+}
+
+// header parses the frame header at the start of the buffer. It returns
+// the opcode, the header and payload lengths, and whether the header is
+// complete in the buffer.
+func (g *frameGate) header() (opcode byte, fin bool, hdr int, payload int64, complete bool) {
+	b := (*g.buf)[g.r:g.w]
+	if len(b) < 2 {
+		return 0, false, 2, 0, false
+	}
+	opcode, fin = b[0]&0x0f, b[0]&0x80 != 0
+	hdr = 2
+	if b[1]&0x80 != 0 {
+		hdr += 4
+	}
+	switch n := b[1] & 0x7f; n {
+	case 126:
+		hdr += 2
+		if len(b) < 4 {
+			return opcode, fin, hdr, 0, false
+		}
+		payload = int64(binary.BigEndian.Uint16(b[2:4]))
+	case 127:
+		hdr += 8
+		if len(b) < 10 {
+			return opcode, fin, hdr, 0, false
+		}
+		payload = int64(binary.BigEndian.Uint64(b[2:10]) & (1<<63 - 1))
+	default:
+		payload = int64(n)
+	}
+	return opcode, fin, hdr, payload, len(b) >= hdr
+}
+
+// frame prepares the next frame: it absorbs ping and pong frames and sets
+// left for any other. Without blocking it returns errWouldBlock when no
+// frame has started arriving.
+func (g *frameGate) frame(block bool) error {
+	for {
+		if g.buffered() == 0 {
+			if err := g.fill(1, block); err != nil {
+				return err
+			}
+		}
+		opcode, fin, hdr, payload, complete := g.header()
+		for !complete {
+			// The frame has begun: its header follows promptly from any
+			// honest client, so waiting here is bounded by the deadline.
+			if err := g.fill(hdr, true); err != nil {
+				return err
+			}
+			opcode, fin, hdr, payload, complete = g.header()
+		}
+		masked := (*g.buf)[g.r+1]&0x80 != 0
+		if (opcode == 0x9 || opcode == 0xa) && fin && masked && payload <= 125 {
+			size := hdr + int(payload)
+			if err := g.fill(size, true); err != nil {
+				return err
+			}
+			frame := (*g.buf)[g.r : g.r+size]
+			body := frame[hdr:]
+			mask := frame[hdr-4 : hdr]
+			for i := range body {
+				body[i] ^= mask[i&3]
+			}
+			g.r += size
+			g.control(opcode, body)
+			continue
+		}
+		// Anything else, valid or not, goes to the reader, which enforces
+		// the protocol (and the read limit) itself.
+		g.left = int64(hdr) + payload
+		return nil
+	}
+}
+
+// ready reports whether a frame for the reader has started to arrive. Pings
+// and pongs it meets are absorbed. Without block it does not wait for the
+// network; with block it waits for the next frame.
+func (g *frameGate) ready(block bool) (bool, error) {
+	if g.left > 0 {
+		return true, nil
+	}
+	err := g.frame(block)
+	if err == errWouldBlock {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Read implements io.Reader for the websocket reader: it returns bytes of
+// the current frame only.
+func (g *frameGate) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if g.left == 0 {
+		if err := g.frame(true); err != nil {
+			return 0, err
+		}
+	}
+	limit := int64(len(p))
+	if limit > g.left {
+		limit = g.left
+	}
+	if g.buffered() > 0 {
+		n := copy(p[:limit], (*g.buf)[g.r:g.w])
+		g.r += n
+		g.left -= int64(n)
+		return n, nil
+	}
+	// Nothing buffered in the middle of a frame: read straight into p.
+	n, err := g.Conn.Read(p[:limit])
+	g.left -= int64(n)
+	return n, err
+}
+
+// drop returns the read-ahead buffer to the pool whatever it holds; the
+// connection is finished.
+func (g *frameGate) drop() {
+	if g.buf != nil {
+		gateBuffers.Put(g.buf)
+		g.buf, g.r, g.w = nil, 0, 0
+	}
+}

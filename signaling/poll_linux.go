@@ -1,0 +1,186 @@
+//go:build linux
+
+package signaling
+
+import (
+	"io"
+	"net"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// poller waits for input on every idle connection at once with one epoll
+// instance, so an idle connection costs no goroutine and no stack. Each
+// connection is registered one-shot: an event starts one serve goroutine,
+// and serve rearms the registration when it has read everything.
+//
+// The epoll descriptor is itself registered with Go's network poller, so
+// the poller's goroutine parks like any network read instead of holding an
+// OS thread in epoll_wait. The instance exists only while connections are
+// registered; the last removal closes it, which ends the goroutine.
+type poller struct {
+	mu    sync.Mutex
+	file  *os.File // the epoll instance; nil while no connection is registered
+	epfd  atomic.Int32
+	conns map[int32]*conn // by file descriptor
+}
+
+func newPoller() *poller { return &poller{conns: make(map[int32]*conn)} }
+
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+
+// add registers c and reports whether it did; a connection whose socket
+// has no file descriptor is not registered and reads on its own goroutine.
+func (p *poller) add(c *conn) bool {
+	if c.gate.raw == nil {
+		return false
+	}
+	fd := -1
+	if err := c.gate.raw.Control(func(s uintptr) { fd = int(s) }); err != nil || fd < 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.file == nil {
+		if err := p.open(); err != nil {
+			return false
+		}
+	}
+	c.fd = fd
+	p.conns[int32(fd)] = c
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(fd), Pad: int32(c.token)}
+	if err := syscall.EpollCtl(int(p.epfd.Load()), syscall.EPOLL_CTL_ADD, fd, &ev); err != nil {
+		delete(p.conns, int32(fd))
+		c.fd = -1
+		p.closeIfEmpty()
+		return false
+	}
+	return true
+}
+
+// open creates the epoll instance and starts its goroutine. p.mu is held.
+func (p *poller) open() error {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return err
+	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		_ = syscall.Close(epfd)
+		return err
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := f.SyscallConn()
+	if err != nil {
+		_ = f.Close()
+		return err
+	}
+	p.file = f
+	p.epfd.Store(int32(epfd))
+	go p.loop(raw, epfd)
+	return nil
+}
+
+// closeIfEmpty closes the epoll instance when nothing is registered. p.mu
+// is held.
+func (p *poller) closeIfEmpty() {
+	if len(p.conns) == 0 && p.file != nil {
+		_ = p.file.Close()
+		p.file = nil
+		p.epfd.Store(-1)
+	}
+}
+
+// rearm asks for c's next input event.
+func (p *poller) rearm(c *conn) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	if c.detached || c.fd < 0 {
+		return
+	}
+	// A registered connection keeps the instance open.
+	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(c.fd), Pad: int32(c.token)}
+	_ = syscall.EpollCtl(int(p.epfd.Load()), syscall.EPOLL_CTL_MOD, c.fd, &ev)
+}
+
+// remove unregisters c for good.
+func (p *poller) remove(c *conn) {
+	c.pollMu.Lock()
+	defer c.pollMu.Unlock()
+	c.detached = true
+	if c.fd < 0 {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.conns[int32(c.fd)] == c {
+		_ = syscall.EpollCtl(int(p.epfd.Load()), syscall.EPOLL_CTL_DEL, c.fd, nil)
+		delete(p.conns, int32(c.fd))
+	}
+	p.closeIfEmpty()
+}
+
+// loop dispatches input events until the epoll instance is closed.
+func (p *poller) loop(raw syscall.RawConn, epfd int) {
+	events := make([]syscall.EpollEvent, 256)
+	ready := make([]*conn, 0, len(events))
+	for {
+		var n int
+		var werr error
+		err := raw.Read(func(uintptr) bool {
+			n, werr = syscall.EpollWait(epfd, events, 0)
+			if werr == syscall.EINTR {
+				n, werr = 0, nil
+				return true
+			}
+			return n > 0 || werr != nil // nothing ready: wait for the descriptor
+		})
+		if err != nil || werr != nil {
+			return // closed: the last connection is gone
+		}
+		p.mu.Lock()
+		for _, ev := range events[:n] {
+			if c := p.conns[ev.Fd]; c != nil && int32(c.token) == ev.Pad {
+				ready = append(ready, c)
+			}
+		}
+		p.mu.Unlock()
+		for i, c := range ready {
+			go c.serve(false)
+			ready[i] = nil
+		}
+		ready = ready[:0]
+	}
+}
+
+// pollable returns the raw socket of nc when the poller can wait on it.
+func pollable(nc net.Conn) syscall.RawConn {
+	if sc, ok := nc.(syscall.Conn); ok {
+		if raw, err := sc.SyscallConn(); err == nil {
+			return raw
+		}
+	}
+	return nil
+}
+
+// readNow reads what the socket holds without waiting for more.
+func (g *frameGate) readNow(p []byte) (int, error) {
+	var n int
+	var rerr error
+	err := g.raw.Read(func(fd uintptr) bool {
+		n, rerr = syscall.Read(int(fd), p)
+		return true
+	})
+	switch {
+	case err != nil:
+		return 0, err
+	case rerr == syscall.EAGAIN || rerr == syscall.EINTR:
+		return 0, errWouldBlock
+	case rerr != nil:
+		return 0, rerr
+	case n == 0:
+		return 0, io.EOF
+	}
+	return n, nil
+}
