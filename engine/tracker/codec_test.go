@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/internal/jsonscan"
 	"github.com/nearcast/nearcast/signaling/wtproto"
 )
 
@@ -223,9 +224,9 @@ func TestBinaryIDRoundTrip(t *testing.T) {
 		if viaJSON != binStr(id[:]) {
 			t.Fatalf("encoding/json read %q as %q", text, viaJSON)
 		}
-		s := scanner{data: text}
-		dec, err := s.str(nil, true)
-		if err != nil || s.end() != nil {
+		s := scanner{Data: text}
+		dec, err := s.Str(nil, true)
+		if err != nil || s.End() != nil {
 			t.Fatalf("scanner on %q: %v", text, err)
 		}
 		back, ok := binaryID(dec)
@@ -259,8 +260,8 @@ func TestAppendString(t *testing.T) {
 		if bytes.Contains(out, []byte("\u2028")) {
 			t.Errorf("appendString(%q) left U+2028 unescaped", s)
 		}
-		sc := scanner{data: out}
-		if back, err := sc.str(nil, true); err != nil || string(back) != s {
+		sc := scanner{Data: out}
+		if back, err := sc.Str(nil, true); err != nil || string(back) != s {
 			t.Errorf("scanner read %s as %q, %v", out, back, err)
 		}
 	}
@@ -542,8 +543,8 @@ func TestParseUint(t *testing.T) {
 		cases = append(cases, strconv.FormatUint(n, 10)+frac, strconv.FormatUint(n, 10)+frac+"e-"+strconv.Itoa(r.IntN(4)))
 	}
 	for _, tok := range cases {
-		s := scanner{data: []byte(tok)}
-		if num, err := s.number(); err != nil || len(num) != len(tok) {
+		s := scanner{Data: []byte(tok)}
+		if num, err := s.Number(); err != nil || len(num) != len(tok) {
 			t.Fatalf("%q is not a JSON number: %v", tok, err)
 		}
 		f, err := strconv.ParseFloat(tok, 64)
@@ -551,17 +552,17 @@ func TestParseUint(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Exact integers (counts).
-		got, ok := parseUint([]byte(tok), 0, max, true)
+		got, ok := jsonscan.ParseUint([]byte(tok), 0, max, true)
 		wantOK := f >= 0 && f <= max && f == math.Trunc(f) && !notIntegers[tok]
 		if ok != wantOK || ok && float64(got) != f {
-			t.Errorf("parseUint(%q, exact) = %d, %v; float says %v", tok, got, ok, f)
+			t.Errorf("jsonscan.ParseUint(%q, exact) = %d, %v; float says %v", tok, got, ok, f)
 		}
 		// Truncated nanoseconds (intervals).
-		ns, ok := parseUint([]byte(tok), 9, max*1e9, false)
+		ns, ok := jsonscan.ParseUint([]byte(tok), 9, max*1e9, false)
 		wantNS := f * 1e9
 		wantOK = f >= 0 && wantNS <= max*1e9
 		if ok != wantOK || ok && math.Abs(float64(ns)-math.Trunc(wantNS)) > 1+wantNS*1e-15 {
-			t.Errorf("parseUint(%q, 9) = %d, %v; float says %v", tok, ns, ok, wantNS)
+			t.Errorf("jsonscan.ParseUint(%q, 9) = %d, %v; float says %v", tok, ns, ok, wantNS)
 		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/internal/jsonscan"
 )
 
 // MaxMessageSize bounds every message, in bytes, in both directions: Announce
@@ -180,6 +181,9 @@ func decode(frame []byte, self engine.PeerID) (sig engine.Signal, ok bool, err e
 	}
 	var m message
 	if err := m.parse(frame); err != nil {
+		if se, ok := err.(*jsonscan.SyntaxError); ok {
+			err = wrap(ErrMalformed, se.Error())
+		}
 		return sig, false, err
 	}
 	if m.seen&fieldFailure != 0 {
@@ -229,42 +233,42 @@ func decode(frame []byte, self engine.PeerID) (sig engine.Signal, ok bool, err e
 // parse reads the message object, keeping the fields the client needs and
 // checking their types; it skips any other field.
 func (m *message) parse(frame []byte) error {
-	s := scanner{data: frame}
-	s.skipSpace()
-	if s.peek() != '{' {
-		return s.errorAt("message is not an object")
+	s := &scanner{Data: frame}
+	s.SkipSpace()
+	if s.Peek() != '{' {
+		return malformedAt(s, "message is not an object")
 	}
-	s.pos++
-	s.skipSpace()
-	if s.peek() == '}' {
-		s.pos++
-		return s.end()
+	s.Pos++
+	s.SkipSpace()
+	if s.Peek() == '}' {
+		s.Pos++
+		return s.End()
 	}
 	var key, buf []byte
 	for {
-		s.skipSpace()
-		if s.peek() != '"' {
-			return s.errorAt("expected object key")
+		s.SkipSpace()
+		if s.Peek() != '"' {
+			return malformedAt(s, "expected object key")
 		}
 		var err error
-		if key, err = s.str(key[:0], true); err != nil {
+		if key, err = s.Str(key[:0], true); err != nil {
 			return err
 		}
-		if err := s.expect(':', "colon"); err != nil {
+		if err := s.Expect(':', "colon"); err != nil {
 			return err
 		}
-		if buf, err = m.field(&s, string(key), buf[:0]); err != nil {
+		if buf, err = m.field(s, string(key), buf[:0]); err != nil {
 			return err
 		}
-		s.skipSpace()
-		switch s.peek() {
+		s.SkipSpace()
+		switch s.Peek() {
 		case ',':
-			s.pos++
+			s.Pos++
 		case '}':
-			s.pos++
-			return s.end()
+			s.Pos++
+			return s.End()
 		default:
-			return s.errorAt("expected comma or end of object")
+			return malformedAt(s, "expected comma or end of object")
 		}
 	}
 }
@@ -295,22 +299,22 @@ func (m *message) field(s *scanner, key string, buf []byte) ([]byte, error) {
 	case "failure reason":
 		bit = fieldFailure
 	default:
-		return buf, s.skipValue(1)
+		return buf, s.SkipValue(1)
 	}
-	s.skipSpace()
-	if s.peek() == 'n' {
-		return buf, s.literal("null")
+	s.SkipSpace()
+	if s.Peek() == 'n' {
+		return buf, s.Literal("null")
 	}
 	if m.seen&bit != 0 {
-		return buf, s.errorAt("duplicate field " + key)
+		return buf, malformedAt(s, "duplicate field "+key)
 	}
 	m.seen |= bit
 	switch bit {
 	case fieldOffer, fieldAnswer:
-		if s.peek() != '{' {
-			return buf, s.errorAt(key + " is not an object")
+		if s.Peek() != '{' {
+			return buf, malformedAt(s, key+" is not an object")
 		}
-		raw, err := s.rawObject(2)
+		raw, err := s.RawObject(2)
 		if bit == fieldOffer {
 			m.offer = raw
 		} else {
@@ -318,27 +322,27 @@ func (m *message) field(s *scanner, key string, buf []byte) ([]byte, error) {
 		}
 		return buf, err
 	case fieldInterval, fieldComplete, fieldIncomplete:
-		if c := s.peek(); c != '-' && (c < '0' || c > '9') {
-			return buf, s.errorAt(key + " is not a number")
+		if c := s.Peek(); c != '-' && (c < '0' || c > '9') {
+			return buf, malformedAt(s, key+" is not a number")
 		}
-		at := s.pos
-		tok, err := s.number()
+		at := s.Pos
+		tok, err := s.Number()
 		if err != nil {
 			return buf, err
 		}
 		if bit == fieldInterval {
-			ns, ok := parseUint(tok, 9, maxCount*uint64(time.Second), false)
+			ns, ok := jsonscan.ParseUint(tok, 9, maxCount*uint64(time.Second), false)
 			if !ok {
-				s.pos = at
-				return buf, s.errorAt(key + " out of range")
+				s.Pos = at
+				return buf, malformedAt(s, key+" out of range")
 			}
 			m.interval = time.Duration(ns)
 			return buf, nil
 		}
-		n, ok := parseUint(tok, 0, maxCount, true)
+		n, ok := jsonscan.ParseUint(tok, 0, maxCount, true)
 		if !ok {
-			s.pos = at
-			return buf, s.errorAt(key + " is not an integer from 0 to 2^31-1")
+			s.Pos = at
+			return buf, malformedAt(s, key+" is not an integer from 0 to 2^31-1")
 		}
 		if bit == fieldComplete {
 			m.complete = int(n)
@@ -348,11 +352,11 @@ func (m *message) field(s *scanner, key string, buf []byte) ([]byte, error) {
 		return buf, nil
 	}
 	// The remaining fields are strings.
-	if s.peek() != '"' {
-		return buf, s.errorAt(key + " is not a string")
+	if s.Peek() != '"' {
+		return buf, malformedAt(s, key+" is not a string")
 	}
-	at := s.pos
-	buf, err := s.str(buf, true)
+	at := s.Pos
+	buf, err := s.Str(buf, true)
 	if err != nil {
 		return buf, err
 	}
@@ -362,8 +366,8 @@ func (m *message) field(s *scanner, key string, buf []byte) ([]byte, error) {
 	case fieldInfoHash, fieldPeerID:
 		id, ok := binaryID(buf)
 		if !ok {
-			s.pos = at
-			return buf, s.errorAt(key + " is not 20 characters U+0000 to U+00FF")
+			s.Pos = at
+			return buf, malformedAt(s, key+" is not 20 characters U+0000 to U+00FF")
 		}
 		if bit == fieldInfoHash {
 			m.infoHash = id
@@ -372,8 +376,8 @@ func (m *message) field(s *scanner, key string, buf []byte) ([]byte, error) {
 		}
 	case fieldOfferID:
 		if len(buf) == 0 || len(buf) > MaxOfferIDLength {
-			s.pos = at
-			return buf, s.errorAt("offer_id length out of range")
+			s.Pos = at
+			return buf, malformedAt(s, "offer_id length out of range")
 		}
 		m.offerID = engine.OfferID(buf)
 	case fieldFailure:

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"math"
+	"strconv"
 	"unicode/utf16"
+
+	"github.com/nearcast/nearcast/internal/jsonscan"
 )
 
 // IDLength is the length of an info_hash and of a peer_id, in UTF-16 code
@@ -117,40 +119,25 @@ func (*Announce) isMessage() {}
 func (*Answer) isMessage()   {}
 func (*Scrape) isMessage()   {}
 
-// wireRequest is the union of every client field the tracker reads. Pointer
-// and raw types let Decode tell an absent field from a zero one and report
-// wrong types precisely.
-type wireRequest struct {
-	Action   json.RawMessage `json:"action"`
-	InfoHash json.RawMessage `json:"info_hash"`
-	PeerID   json.RawMessage `json:"peer_id"`
-	NumWant  json.RawMessage `json:"numwant"`
-	Event    json.RawMessage `json:"event"`
-	Left     json.RawMessage `json:"left"`
-	Offers   json.RawMessage `json:"offers"`
-	Answer   json.RawMessage `json:"answer"`
-	ToPeerID json.RawMessage `json:"to_peer_id"`
-	OfferID  json.RawMessage `json:"offer_id"`
-}
-
-type wireOffer struct {
-	Offer   json.RawMessage `json:"offer"`
-	OfferID json.RawMessage `json:"offer_id"`
+// request holds the raw JSON value of each field Decode reads, as spans of
+// the frame; a field sent twice keeps its last value. Absent fields are nil.
+type request struct {
+	action, infoHash, peerID, numWant, event, left []byte
+	offers, answer, toPeerID, offerID              []byte
 }
 
 // Decode parses one client frame. On failure it returns a *Error that carries
 // the action and info_hash the failure reply must echo; the caller should
-// change no state.
+// change no state. The SDP of the result aliases frame.
+//
+// The frame is scanned once, strictly (RFC 8259, see internal/jsonscan):
+// a syntax error anywhere is ErrMalformed, before any field is looked at.
 func Decode(frame []byte) (Message, error) {
-	var w wireRequest
-	if err := json.Unmarshal(frame, &w); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return nil, &Error{Action: ActionAnnounce, Err: ErrNotObject}
-		}
-		return nil, &Error{Action: ActionAnnounce, Err: ErrMalformed}
+	var w request
+	if err := w.scan(frame); err != nil {
+		return nil, err
 	}
-	action, ok := decodeString(w.Action)
+	action, ok := decodeString(w.action)
 	if !ok {
 		return nil, &Error{Action: ActionAnnounce, Err: ErrUnknownAction}
 	}
@@ -161,50 +148,137 @@ func Decode(frame []byte) (Message, error) {
 		return decodeScrape(&w)
 	default:
 		e := &Error{Action: ActionAnnounce, Err: ErrUnknownAction, Detail: truncate(action, 32)}
-		if h, ok := decodeID(w.InfoHash); ok {
+		if h, ok := decodeID(w.infoHash); ok {
 			e.InfoHash = InfoHash(h)
 		}
 		return nil, e
 	}
 }
 
-func decodeAnnounce(w *wireRequest) (Message, error) {
-	h, ok := decodeID(w.InfoHash)
+// scan reads the top-level object of frame into w.
+func (w *request) scan(frame []byte) error {
+	s := jsonscan.Scanner{Data: frame}
+	malformed := func(err error) error {
+		return &Error{Action: ActionAnnounce, Err: ErrMalformed, Detail: err.Error()}
+	}
+	s.SkipSpace()
+	if s.Peek() != '{' {
+		if err := s.SkipValue(0); err != nil {
+			return malformed(err)
+		}
+		if err := s.End(); err != nil {
+			return malformed(err)
+		}
+		return &Error{Action: ActionAnnounce, Err: ErrNotObject}
+	}
+	s.Pos++
+	var key [16]byte
+	for first := true; ; first = false {
+		s.SkipSpace()
+		if first && s.Peek() == '}' {
+			s.Pos++
+			break
+		}
+		if s.Peek() != '"' {
+			return malformed(s.ErrorAt("expected object key"))
+		}
+		k, err := s.Str(key[:0], true)
+		if err != nil {
+			return malformed(err)
+		}
+		if err := s.Expect(':', "colon"); err != nil {
+			return malformed(err)
+		}
+		s.SkipSpace()
+		start := s.Pos
+		if err := s.SkipValue(1); err != nil {
+			return malformed(err)
+		}
+		if f := w.field(string(k)); f != nil {
+			*f = frame[start:s.Pos]
+		}
+		s.SkipSpace()
+		if s.Peek() == ',' {
+			s.Pos++
+			continue
+		}
+		if s.Peek() != '}' {
+			return malformed(s.ErrorAt("expected comma or end of object"))
+		}
+		s.Pos++
+		break
+	}
+	if err := s.End(); err != nil {
+		return malformed(err)
+	}
+	return nil
+}
+
+// field returns where the value of key goes, or nil for a field the
+// tracker does not read.
+func (w *request) field(key string) *[]byte {
+	switch key {
+	case "action":
+		return &w.action
+	case "info_hash":
+		return &w.infoHash
+	case "peer_id":
+		return &w.peerID
+	case "numwant":
+		return &w.numWant
+	case "event":
+		return &w.event
+	case "left":
+		return &w.left
+	case "offers":
+		return &w.offers
+	case "answer":
+		return &w.answer
+	case "to_peer_id":
+		return &w.toPeerID
+	case "offer_id":
+		return &w.offerID
+	}
+	return nil
+}
+
+func decodeAnnounce(w *request) (Message, error) {
+	h, ok := decodeID(w.infoHash)
 	if !ok {
 		return nil, &Error{Action: ActionAnnounce, Err: ErrInfoHash}
 	}
 	fail := func(err error, detail string) (Message, error) {
 		return nil, &Error{Action: ActionAnnounce, InfoHash: InfoHash(h), Err: err, Detail: detail}
 	}
-	peer, ok := decodeID(w.PeerID)
+	peer, ok := decodeID(w.peerID)
 	if !ok {
 		return fail(ErrPeerID, "")
 	}
-	if present(w.Answer) {
-		if !isObject(w.Answer) {
+	if present(w.answer) {
+		if !isObject(w.answer) {
 			return fail(ErrAnswer, "answer must be an object")
 		}
-		to, ok := decodeID(w.ToPeerID)
+		to, ok := decodeID(w.toPeerID)
 		if !ok {
 			return fail(ErrToPeerID, "")
 		}
-		oid, ok := decodeOfferID(w.OfferID)
+		oid, ok := decodeOfferID(w.offerID)
 		if !ok {
 			return fail(ErrOfferID, "")
 		}
-		return &Answer{InfoHash: InfoHash(h), PeerID: PeerID(peer), ToPeerID: PeerID(to), OfferID: OfferID(oid), SDP: w.Answer}, nil
+		return &Answer{InfoHash: InfoHash(h), PeerID: PeerID(peer), ToPeerID: PeerID(to), OfferID: OfferID(oid), SDP: w.answer}, nil
 	}
 
 	a := &Announce{InfoHash: InfoHash(h), PeerID: PeerID(peer), NumWant: -1, Event: EventUpdate}
-	if present(w.NumWant) {
-		n, ok := decodeNumber(w.NumWant)
+	if present(w.numWant) {
+		n, ok := decodeNumber(w.numWant)
 		if !ok || n < 0 || n != math.Trunc(n) {
 			return fail(ErrNumWant, "")
 		}
 		a.NumWant = int(min(n, math.MaxInt32))
 	}
-	if present(w.Event) {
-		ev, ok := decodeString(w.Event)
+	if present(w.event) {
+		ev, ok := decodeString(w.event)
 		if !ok {
 			return fail(ErrFieldType, "event")
 		}
@@ -217,8 +291,8 @@ func decodeAnnounce(w *wireRequest) (Message, error) {
 			return fail(ErrEvent, truncate(ev, 32))
 		}
 	}
-	if present(w.Left) {
-		left, ok := decodeNumber(w.Left)
+	if present(w.left) {
+		left, ok := decodeNumber(w.left)
 		if !ok {
 			return fail(ErrFieldType, "left")
 		}
@@ -227,37 +301,111 @@ func decodeAnnounce(w *wireRequest) (Message, error) {
 	if a.Event == EventCompleted {
 		a.Seeder = true
 	}
-	if present(w.Offers) {
-		var offers []wireOffer
-		if err := json.Unmarshal(w.Offers, &offers); err != nil {
+	if present(w.offers) {
+		offers, ok := splitOffers(w.offers)
+		if !ok {
 			return fail(ErrFieldType, "offers must be an array of {offer, offer_id}")
 		}
 		a.Offers = make([]Offer, 0, len(offers))
 		for _, o := range offers {
-			if !isObject(o.Offer) {
+			if !isObject(o.offer) {
 				return fail(ErrOffer, "offer must be an object")
 			}
-			oid, ok := decodeOfferID(o.OfferID)
+			oid, ok := decodeOfferID(o.offerID)
 			if !ok {
 				return fail(ErrOfferID, "")
 			}
-			a.Offers = append(a.Offers, Offer{ID: OfferID(oid), SDP: o.Offer})
+			a.Offers = append(a.Offers, Offer{ID: OfferID(oid), SDP: o.offer})
 		}
 	}
 	return a, nil
 }
 
-func decodeScrape(w *wireRequest) (Message, error) {
+type rawOffer struct{ offer, offerID []byte }
+
+// splitOffers reads the (valid JSON) offers array: each element must be an
+// object or null. It reports false for anything else.
+func splitOffers(raw []byte) ([]rawOffer, bool) {
+	s := jsonscan.Scanner{Data: raw}
+	if s.Peek() != '[' {
+		return nil, false
+	}
+	s.Pos++
+	var out []rawOffer
+	var key [16]byte
+	for {
+		s.SkipSpace()
+		switch s.Peek() {
+		case ']':
+			return out, true
+		case ',':
+			s.Pos++
+			continue
+		case 'n':
+			s.Pos += len("null")
+			out = append(out, rawOffer{})
+			continue
+		case '{':
+		default:
+			return nil, false
+		}
+		s.Pos++
+		var o rawOffer
+		for {
+			s.SkipSpace()
+			switch s.Peek() {
+			case '}':
+				s.Pos++
+			case ',':
+				s.Pos++
+				continue
+			default:
+				k, _ := s.Str(key[:0], true)
+				_ = s.Expect(':', "colon")
+				s.SkipSpace()
+				start := s.Pos
+				_ = s.SkipValue(2)
+				switch string(k) {
+				case "offer":
+					o.offer = raw[start:s.Pos]
+				case "offer_id":
+					o.offerID = raw[start:s.Pos]
+				}
+				continue
+			}
+			break
+		}
+		out = append(out, o)
+	}
+}
+
+func decodeScrape(w *request) (Message, error) {
 	fail := func(err error) (Message, error) { return nil, &Error{Action: ActionScrape, Err: err} }
-	if !present(w.InfoHash) {
+	if !present(w.infoHash) {
 		return fail(ErrInfoHash)
 	}
-	if h, ok := decodeID(w.InfoHash); ok {
+	if h, ok := decodeID(w.infoHash); ok {
 		return &Scrape{InfoHashes: []InfoHash{InfoHash(h)}}, nil
 	}
-	var raw []json.RawMessage
-	if err := json.Unmarshal(w.InfoHash, &raw); err != nil {
+	// An array of info_hash strings (valid JSON, scanned already).
+	s := jsonscan.Scanner{Data: w.infoHash}
+	if s.Peek() != '[' {
 		return fail(ErrInfoHash)
+	}
+	s.Pos++
+	var raw [][]byte
+	for {
+		s.SkipSpace()
+		if s.Peek() == ']' {
+			break
+		}
+		if s.Peek() == ',' {
+			s.Pos++
+			continue
+		}
+		start := s.Pos
+		_ = s.SkipValue(2)
+		raw = append(raw, w.infoHash[start:s.Pos])
 	}
 	if len(raw) == 0 {
 		return fail(ErrInfoHash)
@@ -265,15 +413,15 @@ func decodeScrape(w *wireRequest) (Message, error) {
 	if len(raw) > MaxScrapeHashes {
 		return fail(ErrTooManyHashes)
 	}
-	s := &Scrape{InfoHashes: make([]InfoHash, 0, len(raw))}
+	sc := &Scrape{InfoHashes: make([]InfoHash, 0, len(raw))}
 	for _, r := range raw {
 		h, ok := decodeID(r)
 		if !ok {
 			return fail(ErrInfoHash)
 		}
-		s.InfoHashes = append(s.InfoHashes, InfoHash(h))
+		sc.InfoHashes = append(sc.InfoHashes, InfoHash(h))
 	}
-	return s, nil
+	return sc, nil
 }
 
 // ValidID reports whether s is a well-formed info_hash or peer_id: exactly
@@ -289,39 +437,43 @@ func ValidID(s string) bool {
 	return n == IDLength
 }
 
-func present(raw json.RawMessage) bool {
+func present(raw []byte) bool {
 	return len(raw) > 0 && !bytes.Equal(raw, []byte("null"))
 }
 
-func isObject(raw json.RawMessage) bool {
+func isObject(raw []byte) bool {
 	return len(raw) > 0 && raw[0] == '{'
 }
 
-func decodeString(raw json.RawMessage) (string, bool) {
+// decodeString decodes a JSON string value (raw is valid JSON).
+func decodeString(raw []byte) (string, bool) {
 	if len(raw) == 0 || raw[0] != '"' {
 		return "", false
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
+	s := jsonscan.Scanner{Data: raw}
+	b, err := s.Str(nil, true)
+	if err != nil {
 		return "", false
 	}
-	return s, true
+	return string(b), true
 }
 
-func decodeNumber(raw json.RawMessage) (float64, bool) {
-	var f float64
-	if len(raw) == 0 || json.Unmarshal(raw, &f) != nil {
+// decodeNumber decodes a JSON number value (raw is valid JSON); a number
+// out of float64's range is refused.
+func decodeNumber(raw []byte) (float64, bool) {
+	if len(raw) == 0 || raw[0] != '-' && (raw[0] < '0' || raw[0] > '9') {
 		return 0, false
 	}
-	return f, true
+	f, err := strconv.ParseFloat(string(raw), 64)
+	return f, err == nil
 }
 
-func decodeID(raw json.RawMessage) (string, bool) {
+func decodeID(raw []byte) (string, bool) {
 	s, ok := decodeString(raw)
 	return s, ok && ValidID(s)
 }
 
-func decodeOfferID(raw json.RawMessage) (string, bool) {
+func decodeOfferID(raw []byte) (string, bool) {
 	s, ok := decodeString(raw)
 	return s, ok && s != "" && len(s) <= MaxOfferIDLength
 }
