@@ -22,8 +22,8 @@ const closeGrace = time.Second
 //     poll_linux.go), one goroutine runs serve, reads the messages that have
 //     arrived and returns. The reading flag makes that goroutine the only
 //     reader and owns swarms, claims and bucket.
-//   - Output: frames wait in queue; a writer goroutine runs only while the
-//     queue is not empty.
+//   - Output: frames wait in queue; a writer runs only while the queue is not
+//     empty. Readers and writers run on the server's reusable workers.
 //   - Keepalive and timeouts: the server's sweeper pings and checks every
 //     connection (sweep.go).
 //
@@ -143,6 +143,8 @@ func (c *conn) serve(block bool) {
 		// Bounds a frame that has begun to arrive but does not complete.
 		_ = c.gate.SetReadDeadline(time.Now().Add(cfg.pongWait))
 	}
+	buf := messageBuffers.Get().(*[]byte)
+	defer putMessageBuffer(buf)
 	for {
 		if c.isClosing() {
 			c.leave()
@@ -154,7 +156,7 @@ func (c *conn) serve(block bool) {
 		}
 		var frame []byte
 		if err == nil {
-			_, frame, err = c.ws.ReadMessage()
+			frame, err = c.readMessage(buf)
 		}
 		if err != nil {
 			if errors.Is(err, websocket.ErrReadLimit) {
@@ -184,6 +186,41 @@ func (c *conn) serve(block bool) {
 		return
 	}
 	c.s.poll.rearm(c)
+}
+
+// messageBuffers hold incoming messages while they are handled; handle
+// keeps nothing of a frame.
+var messageBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 8<<10); return &b }}
+
+func putMessageBuffer(b *[]byte) {
+	if cap(*b) <= 64<<10 {
+		*b = (*b)[:0]
+		messageBuffers.Put(b)
+	}
+}
+
+// readMessage reads the next data message into *buf, growing it as needed.
+func (c *conn) readMessage(buf *[]byte) ([]byte, error) {
+	_, r, err := c.ws.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	b := (*buf)[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			*buf = b
+			return b, nil
+		}
+		if err != nil {
+			*buf = b
+			return nil, err
+		}
+	}
 }
 
 // leave gives up reading a closing connection. Whoever comes last, the
@@ -229,6 +266,7 @@ func (c *conn) control(opcode byte, payload []byte) {
 // then sends the close frame and hands the connection to finish.
 func (c *conn) writeLoop() {
 	cfg := &c.s.cfg
+	var deadline time.Time
 	for {
 		c.wmu.Lock()
 		if len(c.queue) == 0 {
@@ -261,7 +299,12 @@ func (c *conn) writeLoop() {
 		if frame == nil {
 			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.writeTimeout))
 		} else {
-			_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.writeTimeout))
+			// Each write gets at least half the write timeout; the
+			// deadline is not reset for every frame of a burst.
+			if now := time.Now(); deadline.Sub(now) < cfg.writeTimeout/2 {
+				deadline = now.Add(cfg.writeTimeout)
+				_ = c.ws.SetWriteDeadline(deadline)
+			}
 			err = c.ws.WriteMessage(websocket.TextMessage, frame)
 		}
 		if err != nil {
@@ -295,7 +338,7 @@ func (c *conn) close(code int, text, reason string) {
 		c.s.metrics.reject(reason)
 	}
 	if start {
-		go c.writeLoop()
+		c.s.work.run(c.writeLoop)
 	}
 }
 
@@ -332,7 +375,7 @@ func (c *conn) enqueue(frame []byte) error {
 	c.writing = true
 	c.wmu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.s.work.run(c.writeLoop)
 	}
 	return nil
 }
@@ -375,3 +418,6 @@ func (c *conn) takePending(p PendingOffer) bool {
 	}
 	return c.s.cfg.now().Before(expires)
 }
+
+// serveReady serves the input the poller reported.
+func (c *conn) serveReady() { c.serve(false) }

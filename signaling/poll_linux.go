@@ -147,7 +147,7 @@ func (p *poller) loop(raw syscall.RawConn, epfd int) {
 		}
 		p.mu.Unlock()
 		for i, c := range ready {
-			go c.serve(false)
+			c.s.work.run(c.serveReady)
 			ready[i] = nil
 		}
 		ready = ready[:0]

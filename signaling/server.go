@@ -29,6 +29,7 @@ type Server struct {
 	seq      atomic.Uint64
 
 	poll     *poller
+	work     *workers
 	mu       sync.Mutex
 	conns    map[*conn]struct{}
 	perIP    map[netip.Addr]int
@@ -62,6 +63,7 @@ func New(opts ...Option) (*Server, error) {
 		metrics: m,
 		log:     cfg.logger,
 		poll:    newPoller(),
+		work:    newWorkers(),
 		conns:   make(map[*conn]struct{}),
 		perIP:   make(map[netip.Addr]int),
 	}
@@ -225,6 +227,7 @@ func (s *Server) release(c *conn) {
 	if len(s.conns) == 0 && s.sweeping != nil {
 		close(s.sweeping)
 		s.sweeping = nil
+		s.work.stop()
 	}
 	s.mu.Unlock()
 	s.metrics.conns.Dec()
