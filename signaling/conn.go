@@ -262,14 +262,26 @@ func (c *conn) control(opcode byte, payload []byte) {
 	}
 }
 
-// writeLoop writes the queue until it is empty; on a closing connection it
-// then sends the close frame and hands the connection to finish.
+// writeLoop writes the queue until it is empty, as one write to the socket
+// where it can; on a closing connection it then sends the close frame and
+// hands the connection to finish.
 func (c *conn) writeLoop() {
 	cfg := &c.s.cfg
 	var deadline time.Time
+	c.gate.beginBatch()
 	for {
 		c.wmu.Lock()
 		if len(c.queue) == 0 {
+			c.wmu.Unlock()
+			if c.gate.endBatch() != nil {
+				c.writeFailed()
+			}
+			c.wmu.Lock()
+			if len(c.queue) > 0 {
+				c.wmu.Unlock()
+				c.gate.beginBatch()
+				continue
+			}
 			c.queue = nil
 			if !c.closing {
 				c.writing = false
@@ -295,27 +307,33 @@ func (c *conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.wmu.Unlock()
 
+		// A burst of frames shares one deadline, renewed when half of it
+		// is used.
+		if now := time.Now(); deadline.Sub(now) < cfg.writeTimeout/2 {
+			deadline = now.Add(cfg.writeTimeout)
+			_ = c.ws.SetWriteDeadline(deadline)
+		}
 		var err error
 		if frame == nil {
-			err = c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(cfg.writeTimeout))
+			err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
 		} else {
-			// Each write gets at least half the write timeout; the
-			// deadline is not reset for every frame of a burst.
-			if now := time.Now(); deadline.Sub(now) < cfg.writeTimeout/2 {
-				deadline = now.Add(cfg.writeTimeout)
-				_ = c.ws.SetWriteDeadline(deadline)
-			}
 			err = c.ws.WriteMessage(websocket.TextMessage, frame)
 		}
 		if err != nil {
-			c.wmu.Lock()
-			c.queue = nil
-			if !c.closing {
-				c.closing, c.closeCode = true, websocket.CloseAbnormalClosure
-			}
-			c.wmu.Unlock()
+			c.writeFailed()
 		}
 	}
+}
+
+// writeFailed drops the queue of a connection that can no longer be
+// written to, and closes it without a close frame.
+func (c *conn) writeFailed() {
+	c.wmu.Lock()
+	c.queue = nil
+	if !c.closing {
+		c.closing, c.closeCode = true, websocket.CloseAbnormalClosure
+	}
+	c.wmu.Unlock()
 }
 
 // close starts closing the connection with a close frame of the given code

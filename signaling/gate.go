@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"syscall"
+	"time"
 )
 
 // gateBufferSize is the size of the read-ahead buffer a connection borrows
@@ -21,8 +22,8 @@ var gateBuffers = sync.Pool{New: func() any { b := make([]byte, gateBufferSize);
 // errWouldBlock reports that a non-blocking read found no data.
 var errWouldBlock = errors.New("signaling: read would block")
 
-// frameGate sits between a connection's socket and gorilla/websocket's
-// reader. It lets the server wait for a connection's next message without a
+// frameGate sits between a connection's socket and gorilla/websocket. On the
+// reading side it lets the server wait for a connection's next message without a
 // goroutine per connection:
 //
 //   - it never hands the reader bytes beyond the end of the current frame
@@ -32,6 +33,8 @@ var errWouldBlock = errors.New("signaling: read would block")
 //     wakes a connection for microseconds instead of leaving a reader
 //     blocked until the next data message;
 //   - its read-ahead buffer is borrowed from a pool only while it holds bytes.
+//
+// On the writing side it batches a writer run's frames (see writeSide).
 //
 // Read is called by one goroutine at a time: the one serving the connection.
 type frameGate struct {
@@ -48,6 +51,8 @@ type frameGate struct {
 	// control receives each ping or pong frame the gate absorbs, with its
 	// payload unmasked. The payload is only valid during the call.
 	control func(opcode byte, payload []byte)
+
+	writeSide
 }
 
 func newFrameGate(nc net.Conn, control func(byte, []byte)) *frameGate {
@@ -221,4 +226,94 @@ func (g *frameGate) drop() {
 		gateBuffers.Put(g.buf)
 		g.buf, g.r, g.w = nil, 0, 0
 	}
+}
+
+// maxWriteBatch is the size at which a batch of outgoing frames is written
+// out before the writer has finished its queue.
+const maxWriteBatch = 64 << 10
+
+var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
+
+// writeSide batches the frames the writer sends in one run into a single
+// write to the socket, and sets the socket's write deadline only when it
+// changes (gorilla sets it before every frame). gorilla serialises its own
+// writes; wmu also orders them against flush.
+type writeSide struct {
+	wmu      sync.Mutex
+	batching bool
+	wbuf     *[]byte // borrowed from batchBuffers while batching
+	want     time.Time
+	set      time.Time // the deadline the socket has
+}
+
+// SetWriteDeadline records the deadline; the socket gets it before the next
+// write to it.
+func (g *frameGate) SetWriteDeadline(t time.Time) error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	g.want = t
+	return nil
+}
+
+func (g *frameGate) applyDeadline() error {
+	if g.want.Equal(g.set) {
+		return nil
+	}
+	g.set = g.want
+	return g.Conn.SetWriteDeadline(g.want)
+}
+
+// Write writes p, or adds it to the batch.
+func (g *frameGate) Write(p []byte) (int, error) {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	if !g.batching {
+		if err := g.applyDeadline(); err != nil {
+			return 0, err
+		}
+		return g.Conn.Write(p)
+	}
+	*g.wbuf = append(*g.wbuf, p...)
+	if len(*g.wbuf) >= maxWriteBatch {
+		if err := g.flush(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// beginBatch makes the following writes go to the batch.
+func (g *frameGate) beginBatch() {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	g.batching = true
+	if g.wbuf == nil {
+		g.wbuf = batchBuffers.Get().(*[]byte)
+	}
+}
+
+// endBatch writes the batch out and goes back to writing directly.
+func (g *frameGate) endBatch() error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	err := g.flush()
+	g.batching = false
+	if cap(*g.wbuf) <= 2*maxWriteBatch {
+		*g.wbuf = (*g.wbuf)[:0]
+		batchBuffers.Put(g.wbuf)
+	}
+	g.wbuf = nil
+	return err
+}
+
+func (g *frameGate) flush() error {
+	if len(*g.wbuf) == 0 {
+		return nil
+	}
+	err := g.applyDeadline()
+	if err == nil {
+		_, err = g.Conn.Write(*g.wbuf)
+	}
+	*g.wbuf = (*g.wbuf)[:0]
+	return err
 }

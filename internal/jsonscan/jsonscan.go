@@ -244,6 +244,7 @@ func (s *Scanner) Str(dst []byte, decode bool) ([]byte, error) {
 	s.Pos++ // '"'
 	start := s.Pos
 	for {
+		s.Pos = skipPlain(s.Data, s.Pos)
 		if s.Pos >= len(s.Data) {
 			return nil, s.ErrorAt("unterminated string")
 		}
