@@ -3,6 +3,7 @@
 //	nearcast serve   run the signaling server
 //	nearcast token   sign a join token for a server started with --token-secret
 //	nearcast demo    serve the demo page, sample stream and signaling server
+//	nearcast loadtest load a WebTorrent tracker with simulated viewers
 //
 // Every flag can also be set with an environment variable: NEARCAST_ and the
 // flag name in upper case with dashes as underscores (--read-limit is
@@ -30,6 +31,7 @@ var commands = []command{
 	{"serve", "run the signaling server", runServe},
 	{"token", "sign a join token", runToken},
 	{"demo", "serve the demo page, sample stream and signaling server", runDemo},
+	{"loadtest", "load a WebTorrent tracker with simulated viewers", runLoadtest},
 }
 
 func main() {
