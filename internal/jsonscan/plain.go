@@ -2,13 +2,36 @@
 
 package jsonscan
 
-import "unicode/utf8"
+import (
+	"encoding/binary"
+	"unicode/utf8"
+)
 
 // skipPlain returns the end of the run of plain ASCII string characters
-// (no quote, backslash or control character) that starts at i. SDP text is
-// almost all such characters; a tight loop over them makes the server's
-// decoder about 1.4 times as fast.
+// (no quote, backslash, control character or byte of a multi-byte UTF-8
+// sequence) that starts at i. SDP text is almost all such characters; the
+// server's decoder spends most of its time here, so it tests eight bytes
+// at a time (SWAR) before finishing byte by byte.
 func skipPlain(data []byte, i int) int {
+	const (
+		ones  = 0x0101010101010101
+		highs = 0x8080808080808080
+	)
+	// (v - n*ones) &^ v & highs is nonzero when some byte of v is below n,
+	// provided no byte has its high bit set (which v&highs catches); a
+	// byte equal to c is a zero byte of v^c. A false alarm only sends the
+	// rest to the byte loop.
+	for ; i+8 <= len(data); i += 8 {
+		v := binary.LittleEndian.Uint64(data[i:])
+		quote, backslash := v^('"'*ones), v^('\\'*ones)
+		special := v&highs |
+			(v-0x20*ones)&^v&highs |
+			(quote-ones)&^quote&highs |
+			(backslash-ones)&^backslash&highs
+		if special != 0 {
+			break
+		}
+	}
 	for i < len(data) && data[i] >= 0x20 && data[i] < utf8.RuneSelf && data[i] != '"' && data[i] != '\\' {
 		i++
 	}

@@ -124,6 +124,11 @@ func (*Scrape) isMessage()   {}
 type request struct {
 	action, infoHash, peerID, numWant, event, left []byte
 	offers, answer, toPeerID, offerID              []byte
+
+	// offerList holds the offers' fields, read in the same pass;
+	// offersTyped is false if offers is not an array of objects and nulls.
+	offerList   []rawOffer
+	offersTyped bool
 }
 
 // Decode parses one client frame. On failure it returns a *Error that carries
@@ -191,7 +196,13 @@ func (w *request) scan(frame []byte) error {
 		}
 		s.SkipSpace()
 		start := s.Pos
-		if err := s.SkipValue(1); err != nil {
+		if string(k) == "offers" {
+			// The bulk of an announce: read once, while validating.
+			w.offerList, w.offersTyped, err = scanOffers(&s)
+		} else {
+			err = s.SkipValue(1)
+		}
+		if err != nil {
 			return malformed(err)
 		}
 		if f := w.field(string(k)); f != nil {
@@ -302,12 +313,11 @@ func decodeAnnounce(w *request) (Message, error) {
 		a.Seeder = true
 	}
 	if present(w.offers) {
-		offers, ok := splitOffers(w.offers)
-		if !ok {
+		if !w.offersTyped {
 			return fail(ErrFieldType, "offers must be an array of {offer, offer_id}")
 		}
-		a.Offers = make([]Offer, 0, len(offers))
-		for _, o := range offers {
+		a.Offers = make([]Offer, 0, len(w.offerList))
+		for _, o := range w.offerList {
 			if !isObject(o.offer) {
 				return fail(ErrOffer, "offer must be an object")
 			}
@@ -323,59 +333,96 @@ func decodeAnnounce(w *request) (Message, error) {
 
 type rawOffer struct{ offer, offerID []byte }
 
-// splitOffers reads the (valid JSON) offers array: each element must be an
-// object or null. It reports false for anything else.
-func splitOffers(raw []byte) ([]rawOffer, bool) {
-	s := jsonscan.Scanner{Data: raw}
+// scanOffers reads the value of "offers" (a field of the message object)
+// at the scanner's position. Syntax errors are errors; a value that is not
+// an array of objects and nulls is valid JSON but reports typed false.
+func scanOffers(s *jsonscan.Scanner) (offers []rawOffer, typed bool, err error) {
 	if s.Peek() != '[' {
-		return nil, false
+		return nil, false, s.SkipValue(1)
 	}
 	s.Pos++
-	var out []rawOffer
-	var key [16]byte
+	s.SkipSpace()
+	if s.Peek() == ']' {
+		s.Pos++
+		return nil, true, nil
+	}
+	typed = true
 	for {
 		s.SkipSpace()
 		switch s.Peek() {
-		case ']':
-			return out, true
+		case '{':
+			o, err := scanOffer(s)
+			if err != nil {
+				return nil, false, err
+			}
+			offers = append(offers, o)
+		case 'n':
+			if err := s.Literal("null"); err != nil {
+				return nil, false, err
+			}
+			offers = append(offers, rawOffer{})
+		default:
+			typed = false
+			if err := s.SkipValue(2); err != nil {
+				return nil, false, err
+			}
+		}
+		s.SkipSpace()
+		switch s.Peek() {
 		case ',':
 			s.Pos++
-			continue
-		case 'n':
-			s.Pos += len("null")
-			out = append(out, rawOffer{})
-			continue
-		case '{':
+		case ']':
+			s.Pos++
+			return offers, typed, nil
 		default:
-			return nil, false
+			return nil, false, s.ErrorAt("expected comma or end of array")
 		}
+	}
+}
+
+// scanOffer reads one {offer, offer_id} object of the offers array.
+func scanOffer(s *jsonscan.Scanner) (rawOffer, error) {
+	var o rawOffer
+	s.Pos++ // '{'
+	s.SkipSpace()
+	if s.Peek() == '}' {
 		s.Pos++
-		var o rawOffer
-		for {
-			s.SkipSpace()
-			switch s.Peek() {
-			case '}':
-				s.Pos++
-			case ',':
-				s.Pos++
-				continue
-			default:
-				k, _ := s.Str(key[:0], true)
-				_ = s.Expect(':', "colon")
-				s.SkipSpace()
-				start := s.Pos
-				_ = s.SkipValue(2)
-				switch string(k) {
-				case "offer":
-					o.offer = raw[start:s.Pos]
-				case "offer_id":
-					o.offerID = raw[start:s.Pos]
-				}
-				continue
-			}
-			break
+		return o, nil
+	}
+	var key [16]byte
+	for {
+		s.SkipSpace()
+		if s.Peek() != '"' {
+			return o, s.ErrorAt("expected object key")
 		}
-		out = append(out, o)
+		k, err := s.Str(key[:0], true)
+		if err != nil {
+			return o, err
+		}
+		if err := s.Expect(':', "colon"); err != nil {
+			return o, err
+		}
+		s.SkipSpace()
+		start := s.Pos
+		if err := s.SkipValue(3); err != nil {
+			return o, err
+		}
+		switch string(k) {
+		case "offer":
+			o.offer = s.Data[start:s.Pos]
+		case "offer_id":
+			o.offerID = s.Data[start:s.Pos]
+		}
+		s.SkipSpace()
+		switch s.Peek() {
+		case ',':
+			s.Pos++
+		case '}':
+			s.Pos++
+			return o, nil
+		default:
+			return o, s.ErrorAt("expected comma or end of object")
+		}
 	}
 }
 
