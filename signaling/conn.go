@@ -19,9 +19,9 @@ const closeGrace = time.Second
 // conn is one client connection. It owns no goroutine while it is idle:
 //
 //   - Input: when the socket becomes readable (the poller reports it, see
-//     poll_linux.go), one goroutine runs serve, reads the messages that have
-//     arrived and returns. The reading flag makes that goroutine the only
-//     reader and owns swarms, claims and bucket.
+//     poll_linux.go), one goroutine reads the messages that have arrived
+//     until the socket has nothing more, and returns. The reading flag makes
+//     that goroutine the only reader and owns swarms, claims and bucket.
 //   - Output: frames wait in queue; a writer runs only while the queue is not
 //     empty. Readers and writers run on the server's reusable workers.
 //   - Keepalive and timeouts: the server's sweeper pings and checks every
@@ -40,14 +40,12 @@ type conn struct {
 	token uint32 // low bits of id.Seq, to match poller events
 
 	// reading is held by the goroutine that reads the connection, and by
-	// finish for good.
+	// finish for good. wake records a poller report not yet served.
 	reading   atomic.Bool
+	wake      atomic.Bool
 	closeDone atomic.Bool
 
-	// pollMu orders the poller's rearm against removal.
-	pollMu   sync.Mutex
-	detached bool
-	fd       int
+	fd int // the socket's descriptor while registered with the poller
 
 	lastSeen    atomic.Int64 // unix nanoseconds of the last frame of any kind
 	lastMessage atomic.Int64 // unix nanoseconds of the last application message
@@ -118,41 +116,83 @@ func (c *conn) refuse(code int, reason string) {
 // caller holds reading (newConn takes it), so that a close racing with
 // admission cannot finish the connection before it is registered.
 func (c *conn) start() {
-	polled := c.s.poll.add(c)
+	if c.s.poll.add(c) {
+		c.gate.bound = c.s.cfg.pongWait
+		// Input that arrived before registration was reported as an event
+		// while we held reading: release serves it.
+		c.release()
+		return
+	}
 	c.reading.Store(false)
 	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
 		c.finish()
 		return
 	}
-	if polled {
-		c.s.poll.rearm(c) // an event that came while we held reading was dropped
-	} else {
-		go c.serve(true)
+	go func() {
+		if c.reading.CompareAndSwap(false, true) {
+			c.readAvailable(true)
+		}
+	}()
+}
+
+// wakeUp is the poller's report that c has input (or has hung up). The
+// poller reports edges, not levels, so a report must never be lost: if a
+// goroutine is reading c already, it sees wake when it lets go and reads
+// again.
+func (c *conn) wakeUp() {
+	c.wake.Store(true)
+	if c.reading.CompareAndSwap(false, true) {
+		c.s.work.run(c.serveHeld)
 	}
 }
 
-// serve reads and handles the messages that have arrived. Without block it
-// returns as soon as the socket has nothing more, and asks the poller to
-// report the next data; with block it reads until the connection ends.
-func (c *conn) serve(block bool) {
-	if !c.reading.CompareAndSwap(false, true) {
-		return // another goroutine is reading; it rearms the poller
+// serveHeld reads what has arrived, for as long as reports keep coming.
+// The caller holds reading.
+func (c *conn) serveHeld() {
+	c.wake.Store(false)
+	if c.readAvailable(false) {
+		c.release()
 	}
+}
+
+// release lets go of reading after a read that ended at "nothing more to
+// read". A report that came meanwhile is served at once; a close that is
+// waiting for the reader to go is finished.
+func (c *conn) release() {
+	for {
+		c.reading.Store(false)
+		if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
+			c.finish()
+			return
+		}
+		if !c.wake.Load() || !c.reading.CompareAndSwap(false, true) {
+			return
+		}
+		c.wake.Store(false)
+		if !c.readAvailable(false) {
+			return
+		}
+	}
+}
+
+// readAvailable reads and handles the messages that have arrived. Without
+// block it returns true as soon as the socket has nothing more; with block
+// it reads until the connection ends. When the connection is closing or
+// fails it lets go of it (leave) and returns false. The caller holds
+// reading.
+func (c *conn) readAvailable(block bool) bool {
 	cfg := &c.s.cfg
-	if !block {
-		// Bounds a frame that has begun to arrive but does not complete.
-		_ = c.gate.SetReadDeadline(time.Now().Add(cfg.pongWait))
-	}
 	buf := messageBuffers.Get().(*[]byte)
 	defer putMessageBuffer(buf)
 	for {
 		if c.isClosing() {
 			c.leave()
-			return
+			return false
 		}
 		more, err := c.gate.ready(block)
 		if err == nil && !more {
-			break
+			c.gate.release()
+			return true
 		}
 		var frame []byte
 		if err == nil {
@@ -167,7 +207,7 @@ func (c *conn) serve(block bool) {
 				c.close(websocket.CloseNormalClosure, "", "")
 			}
 			c.leave()
-			return
+			return false
 		}
 		now := time.Now().UnixNano()
 		c.lastSeen.Store(now)
@@ -179,13 +219,6 @@ func (c *conn) serve(block bool) {
 		}
 		c.handle(frame)
 	}
-	c.gate.release()
-	c.reading.Store(false)
-	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
-		c.finish()
-		return
-	}
-	c.s.poll.rearm(c)
 }
 
 // messageBuffers hold incoming messages while they are handled; handle
@@ -436,6 +469,3 @@ func (c *conn) takePending(p PendingOffer) bool {
 	}
 	return c.s.cfg.now().Before(expires)
 }
-
-// serveReady serves the input the poller reported.
-func (c *conn) serveReady() { c.serve(false) }

@@ -44,6 +44,13 @@ type frameGate struct {
 	buf  *[]byte // borrowed from gateBuffers while bytes are buffered
 	r, w int
 
+	// bound, when set, limits every blocking read: a frame that has begun
+	// must go on arriving. The deadline is set (armed) only before a
+	// blocking read and cleared when the reader goes idle, so the common
+	// path, whole frames, touches no timer.
+	bound time.Duration
+	armed bool
+
 	// left counts the bytes of the current frame, header included, not yet
 	// handed to the reader; 0 means the next byte starts a frame.
 	left int64
@@ -61,8 +68,22 @@ func newFrameGate(nc net.Conn, control func(byte, []byte)) *frameGate {
 
 func (g *frameGate) buffered() int { return g.w - g.r }
 
-// release returns the read-ahead buffer to the pool once it is empty.
+// readBlocking reads from the socket, waiting at most bound.
+func (g *frameGate) readBlocking(p []byte) (int, error) {
+	if g.bound > 0 && !g.armed {
+		g.armed = true
+		_ = g.Conn.SetReadDeadline(time.Now().Add(g.bound))
+	}
+	return g.Conn.Read(p)
+}
+
+// release is called when the reader goes idle: it clears the read deadline
+// and returns the read-ahead buffer to the pool once it is empty.
 func (g *frameGate) release() {
+	if g.armed {
+		g.armed = false
+		_ = g.Conn.SetReadDeadline(time.Time{})
+	}
 	if g.buf != nil && g.r == g.w {
 		gateBuffers.Put(g.buf)
 		g.buf, g.r, g.w = nil, 0, 0
@@ -86,7 +107,7 @@ func (g *frameGate) fill(n int, block bool) error {
 		var m int
 		var err error
 		if block || g.raw == nil {
-			m, err = g.Conn.Read(buf[g.w:])
+			m, err = g.readBlocking(buf[g.w:])
 		} else {
 			m, err = g.readNow(buf[g.w:])
 		}
@@ -214,7 +235,7 @@ func (g *frameGate) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	// Nothing buffered in the middle of a frame: read straight into p.
-	n, err := g.Conn.Read(p[:limit])
+	n, err := g.readBlocking(p[:limit])
 	g.left -= int64(n)
 	return n, err
 }

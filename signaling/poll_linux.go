@@ -12,9 +12,9 @@ import (
 )
 
 // poller waits for input on every idle connection at once with one epoll
-// instance, so an idle connection costs no goroutine and no stack. Each
-// connection is registered one-shot: an event starts one serve goroutine,
-// and serve rearms the registration when it has read everything.
+// instance, so an idle connection costs no goroutine and no stack. An event
+// wakes the connection (conn.wakeUp), which reads on a worker until the
+// socket has nothing more.
 //
 // The epoll descriptor is itself registered with Go's network poller, so
 // the poller's goroutine parks like any network read instead of holding an
@@ -29,7 +29,13 @@ type poller struct {
 
 func newPoller() *poller { return &poller{conns: make(map[int32]*conn)} }
 
-const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT
+// pollEvents asks for edge-triggered input and hang-up reports: a
+// connection is reported once per arrival of data, and the reader, which
+// reads until the socket would block, needs no rearming system call.
+const pollEvents = syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET
+
+// epollET is EPOLLET as an unsigned event bit (syscall declares it negative).
+const epollET = 1 << 31
 
 // add registers c and reports whether it did; a connection whose socket
 // has no file descriptor is not registered and reads on its own goroutine.
@@ -92,23 +98,8 @@ func (p *poller) closeIfEmpty() {
 	}
 }
 
-// rearm asks for c's next input event.
-func (p *poller) rearm(c *conn) {
-	c.pollMu.Lock()
-	defer c.pollMu.Unlock()
-	if c.detached || c.fd < 0 {
-		return
-	}
-	// A registered connection keeps the instance open.
-	ev := syscall.EpollEvent{Events: pollEvents, Fd: int32(c.fd), Pad: int32(c.token)}
-	_ = syscall.EpollCtl(int(p.epfd.Load()), syscall.EPOLL_CTL_MOD, c.fd, &ev)
-}
-
-// remove unregisters c for good.
+// remove unregisters c for good. finish calls it, once.
 func (p *poller) remove(c *conn) {
-	c.pollMu.Lock()
-	defer c.pollMu.Unlock()
-	c.detached = true
 	if c.fd < 0 {
 		return
 	}
@@ -147,7 +138,7 @@ func (p *poller) loop(raw syscall.RawConn, epfd int) {
 		}
 		p.mu.Unlock()
 		for i, c := range ready {
-			c.s.work.run(c.serveReady)
+			c.wakeUp()
 			ready[i] = nil
 		}
 		ready = ready[:0]

@@ -14,12 +14,7 @@ type poller struct{}
 func newPoller() *poller { return &poller{} }
 
 func (*poller) add(*conn) bool { return false }
-func (*poller) rearm(*conn)    {}
-func (*poller) remove(c *conn) {
-	c.pollMu.Lock()
-	c.detached = true
-	c.pollMu.Unlock()
-}
+func (*poller) remove(*conn)   {}
 
 // pollable returns nil: without the poller every read may block.
 func pollable(net.Conn) syscall.RawConn { return nil }
