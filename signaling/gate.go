@@ -303,6 +303,31 @@ func (g *frameGate) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writeText adds frame to the batch as one unmasked text frame (RFC 6455
+// section 5.2; a server never masks). The writer frames its messages itself:
+// going through gorilla's message writer cost more than the system call.
+// The caller is batching.
+func (g *frameGate) writeText(payload []byte) error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	b := append(*g.wbuf, 0x81) // FIN, text
+	switch n := len(payload); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xffff:
+		b = append(b, 126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	*g.wbuf = append(b, payload...)
+	if len(*g.wbuf) >= maxWriteBatch {
+		return g.flush()
+	}
+	return nil
+}
+
 // beginBatch makes the following writes go to the batch.
 func (g *frameGate) beginBatch() {
 	g.wmu.Lock()

@@ -1,6 +1,9 @@
 package signaling
 
-import "sync"
+import (
+	"sync"
+	"time"
+)
 
 // workers runs the short tasks of connections (reading what arrived,
 // writing what is queued) on goroutines that are kept for reuse. A fresh
@@ -16,8 +19,13 @@ type workers struct {
 	idle int           // workers waiting for a task
 }
 
-// maxIdleWorkers bounds the goroutines kept waiting for work.
-const maxIdleWorkers = 64
+// maxIdleWorkers bounds the goroutines kept waiting for work. The poller
+// hands out a burst of reports at once, and each needs a waiting worker.
+const maxIdleWorkers = 512
+
+// workerIdle is how long a worker waits for a task before it ends, so a
+// burst's workers do not outlive it by much.
+const workerIdle = 5 * time.Second
 
 func newWorkers() *workers {
 	return &workers{tasks: make(chan func()), quit: make(chan struct{})}
@@ -36,6 +44,12 @@ func (w *workers) run(f func()) {
 }
 
 func (w *workers) loop(f func(), quit chan struct{}) {
+	var idle *time.Timer
+	defer func() {
+		if idle != nil {
+			idle.Stop()
+		}
+	}()
 	for {
 		f()
 		w.mu.Lock()
@@ -45,9 +59,16 @@ func (w *workers) loop(f func(), quit chan struct{}) {
 		}
 		w.idle++
 		w.mu.Unlock()
+		if idle == nil {
+			idle = time.NewTimer(workerIdle)
+		} else {
+			idle.Reset(workerIdle)
+		}
 		select {
 		case f = <-w.tasks:
 		case <-quit:
+			f = nil
+		case <-idle.C:
 			f = nil
 		}
 		w.mu.Lock()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/netip"
 	"os"
 	"strings"
@@ -45,6 +46,7 @@ type serveConfig struct {
 	logLevel         string
 	logFormat        string
 	shutdownTimeout  time.Duration
+	pprofAddr        string
 }
 
 func (c *serveConfig) register(fs interface {
@@ -80,6 +82,7 @@ func (c *serveConfig) register(fs interface {
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "on SIGTERM/SIGINT, how long connections get to close")
+	fs.StringVar(&c.pprofAddr, "pprof-addr", "", "serve Go's profiler (/debug/pprof/) on this separate address, e.g. 127.0.0.1:6060; empty disables")
 }
 
 func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
@@ -188,7 +191,34 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	if cfg.pprofAddr != "" {
+		stop, err := serveProfiler(cfg.pprofAddr, log)
+		if err != nil {
+			_ = ln.Close()
+			return err
+		}
+		defer stop()
+	}
 	return serveUntilDone(ctx, ln, srv, srv, cfg.shutdownTimeout, log, stdout)
+}
+
+// serveProfiler serves net/http/pprof on its own listener, apart from the
+// public endpoint, for profiling a server under load.
+func serveProfiler(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("pprof address: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	log.Info("profiler listening", "addr", ln.Addr().String())
+	return func() { _ = hs.Close() }, nil
 }
 
 // serveUntilDone serves h on ln until ctx ends, then shuts down gracefully:

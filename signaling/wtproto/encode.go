@@ -44,6 +44,11 @@ func AppendAnswer(dst []byte, h InfoHash, from PeerID, id OfferID, sdp json.RawM
 }
 
 func appendRelay(dst []byte, head string, h InfoHash, from PeerID, id OfferID, sdp json.RawMessage) []byte {
+	// One allocation: the identities take at most six bytes per character
+	// once escaped, plus the keys.
+	if need := len(head) + len(sdp) + 6*(len(id)+len(from)+len(h)) + 48; cap(dst)-len(dst) < need {
+		dst = append(make([]byte, 0, len(dst)+need), dst...)
+	}
 	dst = append(dst, head...)
 	dst = append(dst, sdp...)
 	dst = append(dst, `,"offer_id":`...)
