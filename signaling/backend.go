@@ -61,6 +61,8 @@ type PendingOffer struct {
 }
 
 // Envelope is a frame on its way to one connection, possibly on another node.
+// Deliver takes ownership of Frame: the server may reuse its memory once it
+// has been written to the connection.
 type Envelope struct {
 	To    ConnID
 	Frame []byte

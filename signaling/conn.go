@@ -152,6 +152,7 @@ func (c *conn) wakeUp() {
 // The caller holds reading.
 func (c *conn) serveHeld() {
 	c.wake.Store(false)
+	c.gate.drained = false // a report means new data
 	if c.readAvailable(false) {
 		c.release()
 	}
@@ -171,6 +172,7 @@ func (c *conn) release() {
 			return
 		}
 		c.wake.Store(false)
+		c.gate.drained = false
 		if !c.readAvailable(false) {
 			return
 		}
@@ -304,6 +306,12 @@ func (c *conn) writeLoop() {
 	cfg := &c.s.cfg
 	c.gate.beginBatch()
 	for {
+		// Writes share one deadline, renewed when half of it is used: a
+		// timer update per frame cost 6 % of the server under load.
+		if now := time.Now(); c.wdeadline.Sub(now) < cfg.writeTimeout/2 {
+			c.wdeadline = now.Add(cfg.writeTimeout)
+			_ = c.gate.SetWriteDeadline(c.wdeadline)
+		}
 		c.wmu.Lock()
 		if len(c.queue) == 0 {
 			c.wmu.Unlock()
@@ -341,17 +349,12 @@ func (c *conn) writeLoop() {
 		c.queue = c.queue[1:]
 		c.wmu.Unlock()
 
-		// Frames share one deadline, renewed when half of it is used: a
-		// timer update per frame cost 6 % of the server under load.
-		if now := time.Now(); c.wdeadline.Sub(now) < cfg.writeTimeout/2 {
-			c.wdeadline = now.Add(cfg.writeTimeout)
-			_ = c.gate.SetWriteDeadline(c.wdeadline)
-		}
 		var err error
 		if frame == nil {
 			err = c.ws.WriteControl(websocket.PingMessage, nil, c.wdeadline)
 		} else {
 			err = c.gate.writeText(frame)
+			freeFrame(frame)
 		}
 		if err != nil {
 			c.writeFailed()
@@ -421,6 +424,23 @@ func (c *conn) enqueue(frame []byte) error {
 		c.s.log.Info("slow reader disconnected", "conn", c.id.Seq, "ip", c.ip)
 		c.close(websocket.CloseTryAgainLater, "send queue full", reasonSlowReader)
 		return ErrQueueFull
+	}
+	if !c.writing && frame != nil {
+		// Nothing queued and no writer: write now if the socket takes the
+		// frame without waiting, which saves handing it to a writer.
+		c.writing = true
+		c.wmu.Unlock()
+		done := c.gate.writeNow(frame)
+		freeFrame(frame)
+		c.wmu.Lock()
+		if done && len(c.queue) == 0 && !c.closing {
+			c.writing = false
+			c.wmu.Unlock()
+			return nil
+		}
+		c.wmu.Unlock()
+		c.s.work.run(c.writeLoop) // it sends what writeNow left first
+		return nil
 	}
 	c.queue = append(c.queue, frame)
 	start := !c.writing

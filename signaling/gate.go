@@ -51,6 +51,11 @@ type frameGate struct {
 	bound time.Duration
 	armed bool
 
+	// drained is set by a non-blocking read that returned less than it
+	// asked for: the socket was empty then, and data arriving later is
+	// reported by the poller again, so ready need not ask the socket.
+	drained bool
+
 	// left counts the bytes of the current frame, header included, not yet
 	// handed to the reader; 0 means the next byte starts a frame.
 	left int64
@@ -109,7 +114,11 @@ func (g *frameGate) fill(n int, block bool) error {
 		if block || g.raw == nil {
 			m, err = g.readBlocking(buf[g.w:])
 		} else {
+			if g.drained && g.buffered() == 0 {
+				return errWouldBlock
+			}
 			m, err = g.readNow(buf[g.w:])
+			g.drained = err == nil && m < len(buf)-g.w
 		}
 		g.w += m
 		if g.buffered() >= n {
@@ -206,6 +215,9 @@ func (g *frameGate) ready(block bool) (bool, error) {
 	if g.left > 0 {
 		return true, nil
 	}
+	if block {
+		g.drained = false
+	}
 	err := g.frame(block)
 	if err == errWouldBlock {
 		return false, nil
@@ -253,6 +265,7 @@ func (g *frameGate) drop() {
 // out before the writer has finished its queue.
 const maxWriteBatch = 64 << 10
 
+// batchBuffers hold outgoing bytes not yet written; they go back empty.
 var batchBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 16<<10); return &b }}
 
 // writeSide batches the frames the writer sends in one run into a single
@@ -288,14 +301,19 @@ func (g *frameGate) applyDeadline() error {
 func (g *frameGate) Write(p []byte) (int, error) {
 	g.wmu.Lock()
 	defer g.wmu.Unlock()
-	if !g.batching {
+	if !g.batching && g.pending() == 0 {
 		if err := g.applyDeadline(); err != nil {
 			return 0, err
 		}
 		return g.Conn.Write(p)
 	}
+	// Behind a batch, or behind the rest of a frame writeNow began: the
+	// writer sends it.
+	if g.wbuf == nil {
+		g.wbuf = batchBuffers.Get().(*[]byte)
+	}
 	*g.wbuf = append(*g.wbuf, p...)
-	if len(*g.wbuf) >= maxWriteBatch {
+	if g.batching && len(*g.wbuf) >= maxWriteBatch {
 		if err := g.flush(); err != nil {
 			return 0, err
 		}
@@ -303,14 +321,17 @@ func (g *frameGate) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// writeText adds frame to the batch as one unmasked text frame (RFC 6455
-// section 5.2; a server never masks). The writer frames its messages itself:
-// going through gorilla's message writer cost more than the system call.
-// The caller is batching.
-func (g *frameGate) writeText(payload []byte) error {
-	g.wmu.Lock()
-	defer g.wmu.Unlock()
-	b := append(*g.wbuf, 0x81) // FIN, text
+func (g *frameGate) pending() int {
+	if g.wbuf == nil {
+		return 0
+	}
+	return len(*g.wbuf)
+}
+
+// appendTextFrame appends payload as one unmasked text frame (RFC 6455
+// section 5.2; a server never masks).
+func appendTextFrame(b, payload []byte) []byte {
+	b = append(b, 0x81) // FIN, text
 	switch n := len(payload); {
 	case n < 126:
 		b = append(b, byte(n))
@@ -321,11 +342,46 @@ func (g *frameGate) writeText(payload []byte) error {
 		b = append(b, 127)
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	*g.wbuf = append(b, payload...)
+	return append(b, payload...)
+}
+
+// writeText adds payload to the batch as a text frame. The writer frames
+// its messages itself: going through gorilla's message writer cost more
+// than the system call. The caller is batching.
+func (g *frameGate) writeText(payload []byte) error {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	*g.wbuf = appendTextFrame(*g.wbuf, payload)
 	if len(*g.wbuf) >= maxWriteBatch {
 		return g.flush()
 	}
 	return nil
+}
+
+// writeNow writes payload as a text frame at once if the socket takes all
+// of it without waiting, and reports whether it did. Otherwise the part not
+// written waits in the batch buffer, and the caller must start the writer,
+// which sends it before anything else. It never blocks.
+func (g *frameGate) writeNow(payload []byte) bool {
+	g.wmu.Lock()
+	defer g.wmu.Unlock()
+	behind := g.batching || g.pending() > 0
+	if g.wbuf == nil {
+		g.wbuf = batchBuffers.Get().(*[]byte)
+	}
+	*g.wbuf = appendTextFrame(*g.wbuf, payload)
+	if behind || g.raw == nil {
+		return false
+	}
+	n := g.writeAvailable(*g.wbuf)
+	rest := copy(*g.wbuf, (*g.wbuf)[n:])
+	*g.wbuf = (*g.wbuf)[:rest]
+	if rest > 0 {
+		return false
+	}
+	batchBuffers.Put(g.wbuf)
+	g.wbuf = nil
+	return true
 }
 
 // beginBatch makes the following writes go to the batch.
@@ -345,7 +401,6 @@ func (g *frameGate) endBatch() error {
 	err := g.flush()
 	g.batching = false
 	if cap(*g.wbuf) <= 2*maxWriteBatch {
-		*g.wbuf = (*g.wbuf)[:0]
 		batchBuffers.Put(g.wbuf)
 	}
 	g.wbuf = nil

@@ -36,7 +36,7 @@ func (c *conn) handle(frame []byte) {
 // fail queues a failure reply to this connection.
 func (c *conn) fail(action string, h wtproto.InfoHash, reason string) {
 	c.s.metrics.msgsOut.WithLabelValues("failure").Inc()
-	_ = c.enqueue(wtproto.AppendFailure(nil, action, h, reason))
+	_ = c.enqueue(wtproto.AppendFailure(newFrame(), action, h, reason))
 }
 
 // allowed checks the connection's join token against swarm h.
@@ -112,7 +112,7 @@ func (c *conn) announce(a *wtproto.Announce) {
 		o := a.Offers[i]
 		env := Envelope{
 			To:    p.Conn,
-			Frame: wtproto.AppendOffer(nil, a.InfoHash, a.PeerID, o.ID, o.SDP),
+			Frame: wtproto.AppendOffer(newFrame(), a.InfoHash, a.PeerID, o.ID, o.SDP),
 			Offer: &PendingOffer{Swarm: a.InfoHash, From: a.PeerID, ID: o.ID},
 		}
 		if b.Deliver(env) == nil {
@@ -125,7 +125,7 @@ func (c *conn) announce(a *wtproto.Announce) {
 func (c *conn) respond(h wtproto.InfoHash, n Counts) {
 	c.s.metrics.msgsOut.WithLabelValues("announce").Inc()
 	interval := int(c.s.cfg.announceInterval.Seconds())
-	_ = c.enqueue(wtproto.AppendAnnounceResponse(nil, h, interval, n.Complete, n.Incomplete))
+	_ = c.enqueue(wtproto.AppendAnnounceResponse(newFrame(), h, interval, n.Complete, n.Incomplete))
 }
 
 func (c *conn) answer(a *wtproto.Answer) {
@@ -148,7 +148,7 @@ func (c *conn) answer(a *wtproto.Answer) {
 		c.fail(wtproto.ActionAnnounce, a.InfoHash, "the offering peer has left")
 		return
 	}
-	env := Envelope{To: to.Conn, Frame: wtproto.AppendAnswer(nil, a.InfoHash, a.PeerID, a.OfferID, a.SDP)}
+	env := Envelope{To: to.Conn, Frame: wtproto.AppendAnswer(newFrame(), a.InfoHash, a.PeerID, a.OfferID, a.SDP)}
 	if err := c.s.backend.Deliver(env); err != nil {
 		c.s.metrics.reject(reasonPeerGone)
 		c.fail(wtproto.ActionAnnounce, a.InfoHash, "the offering peer has left")
@@ -167,5 +167,5 @@ func (c *conn) scrape(m *wtproto.Scrape) {
 		files = append(files, wtproto.ScrapeFile{InfoHash: h, Complete: n.Complete, Incomplete: n.Incomplete})
 	}
 	c.s.metrics.msgsOut.WithLabelValues("scrape").Inc()
-	_ = c.enqueue(wtproto.AppendScrapeResponse(nil, files))
+	_ = c.enqueue(wtproto.AppendScrapeResponse(newFrame(), files))
 }

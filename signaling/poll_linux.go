@@ -175,3 +175,17 @@ func (g *frameGate) readNow(p []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// writeAvailable writes as much of b as the socket takes without waiting
+// and returns how much that was.
+func (g *frameGate) writeAvailable(b []byte) int {
+	var n int
+	err := g.raw.Write(func(fd uintptr) bool {
+		n, _ = syscall.Write(int(fd), b)
+		return true
+	})
+	if err != nil || n < 0 {
+		return 0 // a past deadline, or EAGAIN: the writer takes over
+	}
+	return n
+}

@@ -21,3 +21,6 @@ func pollable(net.Conn) syscall.RawConn { return nil }
 
 // readNow is never called without a raw socket.
 func (g *frameGate) readNow(p []byte) (int, error) { return g.Conn.Read(p) }
+
+// writeAvailable is never called without a raw socket.
+func (g *frameGate) writeAvailable([]byte) int { return 0 }
