@@ -15,27 +15,27 @@ func (c *conn) handle(frame []byte) {
 		if !errors.As(err, &e) {
 			e = &wtproto.Error{Action: wtproto.ActionAnnounce, Err: err}
 		}
-		c.s.metrics.msgsIn.WithLabelValues("invalid").Inc()
+		c.s.metrics.in[kindInvalid].Inc()
 		c.s.metrics.reject(reasonMalformed)
 		c.fail(e.Action, e.InfoHash, e.Error())
 		return
 	}
 	switch m := msg.(type) {
 	case *wtproto.Announce:
-		c.s.metrics.msgsIn.WithLabelValues("announce").Inc()
+		c.s.metrics.in[kindAnnounce].Inc()
 		c.announce(m)
 	case *wtproto.Answer:
-		c.s.metrics.msgsIn.WithLabelValues("answer").Inc()
+		c.s.metrics.in[kindAnswer].Inc()
 		c.answer(m)
 	case *wtproto.Scrape:
-		c.s.metrics.msgsIn.WithLabelValues("scrape").Inc()
+		c.s.metrics.in[kindScrape].Inc()
 		c.scrape(m)
 	}
 }
 
 // fail queues a failure reply to this connection.
 func (c *conn) fail(action string, h wtproto.InfoHash, reason string) {
-	c.s.metrics.msgsOut.WithLabelValues("failure").Inc()
+	c.s.metrics.out[kindFailure].Inc()
 	_ = c.enqueue(wtproto.AppendFailure(newFrame(), action, h, reason))
 }
 
@@ -116,14 +116,14 @@ func (c *conn) announce(a *wtproto.Announce) {
 			Offer: &PendingOffer{Swarm: a.InfoHash, From: a.PeerID, ID: o.ID},
 		}
 		if b.Deliver(env) == nil {
-			c.s.metrics.msgsOut.WithLabelValues("offer").Inc()
-			c.s.metrics.relays.WithLabelValues("offer").Inc()
+			c.s.metrics.out[kindOffer].Inc()
+			c.s.metrics.relayed[kindOffer].Inc()
 		}
 	}
 }
 
 func (c *conn) respond(h wtproto.InfoHash, n Counts) {
-	c.s.metrics.msgsOut.WithLabelValues("announce").Inc()
+	c.s.metrics.out[kindAnnounce].Inc()
 	interval := int(c.s.cfg.announceInterval.Seconds())
 	_ = c.enqueue(wtproto.AppendAnnounceResponse(newFrame(), h, interval, n.Complete, n.Incomplete))
 }
@@ -154,8 +154,8 @@ func (c *conn) answer(a *wtproto.Answer) {
 		c.fail(wtproto.ActionAnnounce, a.InfoHash, "the offering peer has left")
 		return
 	}
-	c.s.metrics.msgsOut.WithLabelValues("answer").Inc()
-	c.s.metrics.relays.WithLabelValues("answer").Inc()
+	c.s.metrics.out[kindAnswer].Inc()
+	c.s.metrics.relayed[kindAnswer].Inc()
 }
 
 // scrape answers with peer counts. The server does not keep download
@@ -166,6 +166,6 @@ func (c *conn) scrape(m *wtproto.Scrape) {
 		n := c.s.backend.Counts(h)
 		files = append(files, wtproto.ScrapeFile{InfoHash: h, Complete: n.Complete, Incomplete: n.Incomplete})
 	}
-	c.s.metrics.msgsOut.WithLabelValues("scrape").Inc()
+	c.s.metrics.out[kindScrape].Inc()
 	_ = c.enqueue(wtproto.AppendScrapeResponse(newFrame(), files))
 }

@@ -7,9 +7,9 @@ import (
 	"unicode/utf8"
 )
 
-// skipPlain returns the end of the run of plain ASCII string characters
-// (no quote, backslash, control character or byte of a multi-byte UTF-8
-// sequence) that starts at i. SDP text is almost all such characters; the
+// skipPlain returns the end of the run of plain string characters (no
+// quote, backslash, control character, or UTF-8 sequence longer than two
+// bytes) that starts at i. SDP text is almost all such characters; the
 // server's decoder spends most of its time here, so it tests eight bytes
 // at a time (SWAR) before finishing byte by byte.
 func skipPlain(data []byte, i int) int {
@@ -32,8 +32,17 @@ func skipPlain(data []byte, i int) int {
 			break
 		}
 	}
-	for i < len(data) && data[i] >= 0x20 && data[i] < utf8.RuneSelf && data[i] != '"' && data[i] != '\\' {
-		i++
+	for i < len(data) {
+		switch c := data[i]; {
+		case c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\':
+			i++
+		case c >= 0xC2 && c <= 0xDF && i+1 < len(data) && data[i+1]&0xC0 == 0x80:
+			// A two-byte sequence (U+0080 to U+07FF), always valid: the
+			// characters of the binary strings info_hash and peer_id.
+			i += 2
+		default:
+			return i
+		}
 	}
 	return i
 }
