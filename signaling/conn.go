@@ -1,7 +1,6 @@
 package signaling
 
 import (
-	"errors"
 	"io"
 	"net/netip"
 	"sync"
@@ -95,7 +94,6 @@ func newConn(s *Server, ws *websocket.Conn, gate *frameGate, ip netip.Addr) *con
 	}
 	c.reading.Store(true) // released by start
 	gate.control = c.control
-	ws.SetReadLimit(s.cfg.readLimit)
 	now := time.Now()
 	c.lastSeen.Store(now.UnixNano())
 	c.lastMessage.Store(now.UnixNano())
@@ -200,16 +198,10 @@ func (c *conn) readAvailable(block bool) bool {
 		}
 		var frame []byte
 		if err == nil {
-			frame, err = c.readMessage(buf)
+			frame, err = c.gate.message(buf, cfg.readLimit)
 		}
 		if err != nil {
-			if errors.Is(err, websocket.ErrReadLimit) {
-				// gorilla has already sent close 1009.
-				c.s.log.Info("message too big", "conn", c.id.Seq, "ip", c.ip)
-				c.close(websocket.CloseMessageTooBig, "message too big", reasonReadLimit)
-			} else {
-				c.close(websocket.CloseNormalClosure, "", "")
-			}
+			c.readFailed(err)
 			c.leave()
 			return false
 		}
@@ -236,27 +228,27 @@ func putMessageBuffer(b *[]byte) {
 	}
 }
 
-// readMessage reads the next data message into *buf, growing it as needed.
-func (c *conn) readMessage(buf *[]byte) ([]byte, error) {
-	_, r, err := c.ws.NextReader()
-	if err != nil {
-		return nil, err
-	}
-	b := (*buf)[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
+// readFailed closes the connection after a read ended it: the client's close
+// frame is answered with its own code, a protocol error or an oversize
+// message with 1002 or 1009, and anything else (the socket failed or timed
+// out) with 1000.
+func (c *conn) readFailed(err error) {
+	re, ok := asReadError(err)
+	switch {
+	case !ok:
+		c.close(websocket.CloseNormalClosure, "", "")
+	case re.Client:
+		code := re.Code
+		if code == websocket.CloseNoStatusReceived {
+			code = websocket.CloseNormalClosure
 		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			*buf = b
-			return b, nil
-		}
-		if err != nil {
-			*buf = b
-			return nil, err
-		}
+		c.close(code, "", "")
+	case re == errMessageTooBig:
+		c.s.log.Info("message too big", "conn", c.id.Seq, "ip", c.ip)
+		c.close(websocket.CloseMessageTooBig, "message too big", reasonReadLimit)
+	default:
+		c.s.log.Info("protocol error", "conn", c.id.Seq, "ip", c.ip, "err", re.Reason)
+		c.close(re.Code, re.Reason, "")
 	}
 }
 

@@ -22,21 +22,25 @@ var gateBuffers = sync.Pool{New: func() any { b := make([]byte, gateBufferSize);
 // errWouldBlock reports that a non-blocking read found no data.
 var errWouldBlock = errors.New("signaling: read would block")
 
-// frameGate sits between a connection's socket and gorilla/websocket. On the
-// reading side it lets the server wait for a connection's next message without a
-// goroutine per connection:
+// frameGate is a connection's WebSocket framing (RFC 6455 section 5) after
+// gorilla/websocket's handshake; gorilla's Conn writes control frames
+// through it. It lets the server wait for a connection's next message
+// without a goroutine per connection:
 //
-//   - it never hands the reader bytes beyond the end of the current frame
-//     (RFC 6455 section 5.2), so once a message has been read, everything not
-//     yet read is in the gate's own buffer, where ready can see it;
+//   - it reads client frames itself (read.go), so once a message has been
+//     read, everything not yet read is in the gate's own buffer, where
+//     ready can see it;
 //   - it answers and absorbs ping and pong frames itself, so a keepalive
-//     wakes a connection for microseconds instead of leaving a reader
-//     blocked until the next data message;
-//   - its read-ahead buffer is borrowed from a pool only while it holds bytes.
+//     wakes a connection for microseconds;
+//   - its read-ahead buffer is borrowed from a pool only while it holds
+//     bytes.
 //
-// On the writing side it batches a writer run's frames (see writeSide).
+// On the writing side it frames the server's text messages, writes them at
+// once when the socket takes them, and batches a writer run's frames (see
+// writeSide).
 //
-// Read is called by one goroutine at a time: the one serving the connection.
+// Reading is done by one goroutine at a time: the one holding the
+// connection's reading flag.
 type frameGate struct {
 	net.Conn
 	raw syscall.RawConn // nil when the socket cannot be read without blocking
@@ -223,33 +227,6 @@ func (g *frameGate) ready(block bool) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// Read implements io.Reader for the websocket reader: it returns bytes of
-// the current frame only.
-func (g *frameGate) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	if g.left == 0 {
-		if err := g.frame(true); err != nil {
-			return 0, err
-		}
-	}
-	limit := int64(len(p))
-	if limit > g.left {
-		limit = g.left
-	}
-	if g.buffered() > 0 {
-		n := copy(p[:limit], (*g.buf)[g.r:g.w])
-		g.r += n
-		g.left -= int64(n)
-		return n, nil
-	}
-	// Nothing buffered in the middle of a frame: read straight into p.
-	n, err := g.readBlocking(p[:limit])
-	g.left -= int64(n)
-	return n, err
 }
 
 // drop returns the read-ahead buffer to the pool whatever it holds; the

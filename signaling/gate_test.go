@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,10 +58,10 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 	return client, server
 }
 
-// The gate hands the reader whole frames' bytes but never a byte past the
-// end of a frame, absorbs pings and pongs with their payload unmasked, and
-// reports "nothing more" without blocking once the stream is consumed.
-func TestFrameGateStopsAtFrameEnds(t *testing.T) {
+// The gate reads whole messages, fragmented or not, across its buffer's
+// size, absorbs pings and pongs with their payload unmasked, and then
+// reports "nothing more" without blocking.
+func TestFrameGateReadsMessages(t *testing.T) {
 	client, server := tcpPair(t)
 	type control struct {
 		op      byte
@@ -68,59 +69,86 @@ func TestFrameGateStopsAtFrameEnds(t *testing.T) {
 	}
 	var controls []control
 	g := newFrameGate(server, func(op byte, p []byte) { controls = append(controls, control{op, string(p)}) })
-	if pollable(server) != nil && g.raw == nil {
+	if g.raw == nil {
 		t.Fatal("a TCP socket should be pollable")
 	}
-
-	data := [][]byte{
-		[]byte("small"),
-		bytes.Repeat([]byte("m"), 300),    // 16-bit length
-		bytes.Repeat([]byte("L"), 70_000), // 64-bit length, larger than the gate's buffer
-		[]byte("last"),
-	}
+	want := []string{"small", strings.Repeat("m", 300), "frag-1frag-2", strings.Repeat("L", 70_000), "last"}
 	var stream []byte
-	var lengths []int
-	for i, d := range data {
-		f := maskedFrame(true, 1, d)
-		stream = append(stream, f...)
-		lengths = append(lengths, len(f))
-		if i == 1 {
-			stream = append(stream, maskedFrame(true, 9, []byte("ping!"))...)
-			stream = append(stream, maskedFrame(true, 10, []byte("pong?"))...)
-		}
-	}
+	stream = append(stream, maskedFrame(true, 1, []byte(want[0]))...)
+	stream = append(stream, maskedFrame(true, 1, []byte(want[1]))...)
+	stream = append(stream, maskedFrame(true, 9, []byte("ping!"))...)
+	stream = append(stream, maskedFrame(false, 1, []byte("frag-1"))...)
+	stream = append(stream, maskedFrame(true, 10, []byte("pong?"))...)
+	stream = append(stream, maskedFrame(true, 0, []byte("frag-2"))...)
+	stream = append(stream, maskedFrame(true, 2, []byte(want[3]))...)
+	stream = append(stream, maskedFrame(true, 1, []byte(want[4]))...)
 	go func() { _, _ = client.Write(stream) }()
 	_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
 
-	buf := make([]byte, 100_000)
-	for i, want := range lengths {
-		got := 0
-		for got < want {
-			// The reader asks for far more than a frame each time.
-			n, err := g.Read(buf)
-			if err != nil {
-				t.Fatalf("frame %d: %v after %d of %d bytes", i, err, got, want)
-			}
-			got += n
-			if got > want {
-				t.Fatalf("frame %d: read %d bytes, past its end at %d", i, got, want)
-			}
+	buf := make([]byte, 0, 64)
+	for i, w := range want {
+		if more, err := g.ready(true); !more || err != nil {
+			t.Fatalf("message %d: ready %v %v", i, more, err)
+		}
+		got, err := g.message(&buf, 1<<20)
+		if err != nil {
+			t.Fatalf("message %d: %v", i, err)
+		}
+		if string(got) != w {
+			t.Fatalf("message %d: %.40q..., want %.40q...", i, got, w)
 		}
 	}
 	if len(controls) != 2 || controls[0] != (control{9, "ping!"}) || controls[1] != (control{10, "pong?"}) {
 		t.Fatalf("controls %v", controls)
 	}
-	if g.raw != nil {
-		start := time.Now()
-		if more, err := g.ready(false); more || err != nil {
-			t.Fatalf("ready after the last frame: %v %v", more, err)
-		}
-		if d := time.Since(start); d > time.Second {
-			t.Fatalf("ready blocked for %v", d)
-		}
+	start := time.Now()
+	if more, err := g.ready(false); more || err != nil {
+		t.Fatalf("ready after the last frame: %v %v", more, err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("ready blocked for %v", d)
 	}
 	g.release()
 	if g.buf != nil {
 		t.Fatal("an empty gate kept its buffer")
+	}
+}
+
+// Frames that break RFC 6455, oversize messages and the client's close
+// frame end the read with the close code the server must answer with.
+func TestFrameGateReadErrors(t *testing.T) {
+	unmasked := []byte{0x81, 0x02, 'h', 'i'}
+	cases := []struct {
+		name   string
+		stream []byte
+		code   int
+		client bool
+	}{
+		{"unmasked", unmasked, 1002, false},
+		{"reserved bits", append([]byte{0xc1}, maskedFrame(true, 1, []byte("x"))[1:]...), 1002, false},
+		{"continuation first", maskedFrame(true, 0, []byte("x")), 1002, false},
+		{"unknown opcode", maskedFrame(true, 3, []byte("x")), 1002, false},
+		{"long ping", maskedFrame(true, 9, bytes.Repeat([]byte("p"), 126)), 1002, false},
+		{"too big", maskedFrame(true, 1, bytes.Repeat([]byte("b"), 101)), 1009, false},
+		{"too big in fragments", append(maskedFrame(false, 1, bytes.Repeat([]byte("b"), 60)), maskedFrame(true, 0, bytes.Repeat([]byte("b"), 60))...), 1009, false},
+		{"client close", maskedFrame(true, 8, []byte{0x03, 0xe9, 'b', 'y', 'e'}), 1001, true},
+		{"client close without code", maskedFrame(true, 8, nil), 1005, true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			client, server := tcpPair(t)
+			g := newFrameGate(server, func(byte, []byte) {})
+			go func() { _, _ = client.Write(tc.stream) }()
+			_ = server.SetReadDeadline(time.Now().Add(5 * time.Second))
+			var buf []byte
+			if _, err := g.ready(true); err != nil {
+				t.Fatal(err)
+			}
+			_, err := g.message(&buf, 100)
+			re, ok := asReadError(err)
+			if !ok || re.Code != tc.code || re.Client != tc.client {
+				t.Fatalf("error %v (%+v), want code %d client %v", err, re, tc.code, tc.client)
+			}
+		})
 	}
 }
