@@ -46,6 +46,9 @@ type conn struct {
 
 	fd int // the socket's descriptor while registered with the poller
 
+	// serveFn and writeFn are serveHeld and writeLoop, bound once.
+	serveFn, writeFn func()
+
 	lastSeen    atomic.Int64 // unix nanoseconds of the last frame of any kind
 	lastMessage atomic.Int64 // unix nanoseconds of the last application message
 	nextPing    int64        // owned by the sweeper
@@ -92,6 +95,7 @@ func newConn(s *Server, ws *websocket.Conn, gate *frameGate, ip netip.Addr) *con
 		bucket: newTokenBucket(s.cfg.rate, s.cfg.burst, s.cfg.now()),
 		fd:     -1,
 	}
+	c.serveFn, c.writeFn = c.serveHeld, c.writeLoop
 	c.reading.Store(true) // released by start
 	gate.control = c.control
 	now := time.Now()
@@ -142,7 +146,7 @@ func (c *conn) start() {
 func (c *conn) wakeUp() {
 	c.wake.Store(true)
 	if c.reading.CompareAndSwap(false, true) {
-		c.s.work.run(c.serveHeld)
+		c.s.work.run(c.serveFn)
 	}
 }
 
@@ -385,7 +389,7 @@ func (c *conn) close(code int, text, reason string) {
 		c.s.metrics.reject(reason)
 	}
 	if start {
-		c.s.work.run(c.writeLoop)
+		c.s.work.run(c.writeFn)
 	}
 }
 
@@ -431,7 +435,7 @@ func (c *conn) enqueue(frame []byte) error {
 			return nil
 		}
 		c.wmu.Unlock()
-		c.s.work.run(c.writeLoop) // it sends what writeNow left first
+		c.s.work.run(c.writeFn) // it sends what writeNow left first
 		return nil
 	}
 	c.queue = append(c.queue, frame)
@@ -439,7 +443,7 @@ func (c *conn) enqueue(frame []byte) error {
 	c.writing = true
 	c.wmu.Unlock()
 	if start {
-		c.s.work.run(c.writeLoop)
+		c.s.work.run(c.writeFn)
 	}
 	return nil
 }

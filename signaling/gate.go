@@ -19,6 +19,13 @@ const maxControlFrame = 2 + 4 + 125
 
 var gateBuffers = sync.Pool{New: func() any { b := make([]byte, gateBufferSize); return &b }}
 
+// rawIO carries a raw system call's buffer and result.
+type rawIO struct {
+	p   []byte
+	n   int
+	err error
+}
+
 // errWouldBlock reports that a non-blocking read found no data.
 var errWouldBlock = errors.New("signaling: read would block")
 
@@ -67,6 +74,12 @@ type frameGate struct {
 	// control receives each ping or pong frame the gate absorbs, with its
 	// payload unmasked. The payload is only valid during the call.
 	control func(opcode byte, payload []byte)
+
+	// Arguments and results of the raw socket calls, and those calls bound
+	// once (poll_linux.go). rio belongs to the reader, wio to whoever holds
+	// wmu.
+	rio, wio        rawIO
+	readFn, writeFn func(fd uintptr) bool
 
 	writeSide
 }

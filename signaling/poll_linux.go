@@ -157,12 +157,13 @@ func pollable(nc net.Conn) syscall.RawConn {
 
 // readNow reads what the socket holds without waiting for more.
 func (g *frameGate) readNow(p []byte) (int, error) {
-	var n int
-	var rerr error
-	err := g.raw.Read(func(fd uintptr) bool {
-		n, rerr = syscall.Read(int(fd), p)
-		return true
-	})
+	if g.readFn == nil {
+		g.readFn = g.rawRead // bound once: a closure per call allocated
+	}
+	g.rio.p = p
+	err := g.raw.Read(g.readFn)
+	n, rerr := g.rio.n, g.rio.err
+	g.rio = rawIO{}
 	switch {
 	case err != nil:
 		return 0, err
@@ -176,14 +177,26 @@ func (g *frameGate) readNow(p []byte) (int, error) {
 	return n, nil
 }
 
+func (g *frameGate) rawRead(fd uintptr) bool {
+	g.rio.n, g.rio.err = syscall.Read(int(fd), g.rio.p)
+	return true
+}
+
+func (g *frameGate) rawWrite(fd uintptr) bool {
+	g.wio.n, g.wio.err = syscall.Write(int(fd), g.wio.p)
+	return true
+}
+
 // writeAvailable writes as much of b as the socket takes without waiting
 // and returns how much that was.
 func (g *frameGate) writeAvailable(b []byte) int {
-	var n int
-	err := g.raw.Write(func(fd uintptr) bool {
-		n, _ = syscall.Write(int(fd), b)
-		return true
-	})
+	if g.writeFn == nil {
+		g.writeFn = g.rawWrite
+	}
+	g.wio.p = b
+	err := g.raw.Write(g.writeFn)
+	n := g.wio.n
+	g.wio = rawIO{}
 	if err != nil || n < 0 {
 		return 0 // a past deadline, or EAGAIN: the writer takes over
 	}

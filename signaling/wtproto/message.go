@@ -494,8 +494,11 @@ func isObject(raw []byte) bool {
 
 // decodeString decodes a JSON string value (raw is valid JSON).
 func decodeString(raw []byte) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' {
+	if len(raw) < 2 || raw[0] != '"' {
 		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true // nothing to unescape
 	}
 	s := jsonscan.Scanner{Data: raw}
 	b, err := s.Str(nil, true)
