@@ -70,9 +70,10 @@ type conn struct {
 
 	// pending are the offers delivered to this connection whose answers are
 	// still accepted. Deliverers on other goroutines add to it.
+	// A connection holds few at a time (one per offer it was sent in the
+	// last offer TTL): a slice, oldest first, searched from the newest.
 	pendingMu sync.Mutex
-	pending   map[PendingOffer]time.Time
-	order     []pendingSlot
+	pending   []pendingSlot
 }
 
 type pendingSlot struct {
@@ -452,37 +453,38 @@ func (c *conn) enqueue(frame []byte) error {
 // oldest entries go first, expired ones whenever they are met.
 func (c *conn) addPending(p PendingOffer) {
 	now := c.s.cfg.now()
-	expires := now.Add(c.s.cfg.offerTTL)
 	c.pendingMu.Lock()
 	defer c.pendingMu.Unlock()
-	for len(c.order) > 0 && (len(c.pending) >= c.s.cfg.maxPending || !c.order[0].expires.After(now)) {
-		old := c.order[0]
-		c.order = c.order[1:]
-		if c.pending[old.key] == old.expires {
-			delete(c.pending, old.key)
-		}
+	drop := 0
+	for drop < len(c.pending) && (len(c.pending)-drop >= c.s.cfg.maxPending || !c.pending[drop].expires.After(now)) {
+		drop++
 	}
-	if len(c.order) == 0 {
-		c.order = nil // let an emptied table's memory go
+	if drop > 0 {
+		n := copy(c.pending, c.pending[drop:])
+		clear(c.pending[n:])
+		c.pending = c.pending[:n]
 	}
 	if c.pending == nil {
-		c.pending = make(map[PendingOffer]time.Time)
+		c.pending = make([]pendingSlot, 0, 4)
 	}
-	c.pending[p] = expires
-	c.order = append(c.order, pendingSlot{key: p, expires: expires})
+	c.pending = append(c.pending, pendingSlot{key: p, expires: now.Add(c.s.cfg.offerTTL)})
 }
 
 // takePending consumes the offer p if it is pending and unexpired.
 func (c *conn) takePending(p PendingOffer) bool {
 	c.pendingMu.Lock()
 	defer c.pendingMu.Unlock()
-	expires, ok := c.pending[p]
-	if !ok {
-		return false
+	for i := len(c.pending) - 1; i >= 0; i-- {
+		if c.pending[i].key != p {
+			continue
+		}
+		expires := c.pending[i].expires
+		c.pending = append(c.pending[:i], c.pending[i+1:]...)
+		c.pending[:len(c.pending)+1][len(c.pending)] = pendingSlot{}
+		if len(c.pending) == 0 && cap(c.pending) > 8 {
+			c.pending = nil // let a burst's table go
+		}
+		return c.s.cfg.now().Before(expires)
 	}
-	delete(c.pending, p)
-	if len(c.pending) == 0 {
-		c.pending, c.order = nil, nil
-	}
-	return c.s.cfg.now().Before(expires)
+	return false
 }

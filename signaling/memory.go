@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 	"sync"
 
 	"github.com/nearcast/nearcast/signaling/wtproto"
@@ -223,7 +224,7 @@ func (b *MemoryBackend) Pick(h wtproto.InfoHash, r PickRequest) []Member {
 	if s == nil {
 		return nil
 	}
-	p := picker{self: r.Self, chosen: make(map[*entry]struct{}, r.N), out: make([]Member, 0, min(r.N, len(s.all.list)))}
+	p := picker{self: r.Self, out: make([]Member, 0, min(r.N, len(s.all.list)))}
 	random := int(math.Ceil(float64(r.N) * r.RandomShare))
 	near := r.N - min(random, r.N)
 	if g := s.byPrefix[r.Near.Prefix]; g != nil && r.Near.Prefix.IsValid() {
@@ -236,20 +237,19 @@ func (b *MemoryBackend) Pick(h wtproto.InfoHash, r PickRequest) []Member {
 	return p.out
 }
 
+// picker collects the members Pick chooses. N is small (it is bounded by
+// the numwant limit), so duplicates are found by scanning what is chosen.
 type picker struct {
 	self   wtproto.PeerID
-	chosen map[*entry]struct{}
+	chosen []*entry
 	out    []Member
 }
 
 func (p *picker) take(e *entry) bool {
-	if e.m.Peer == p.self {
+	if e.m.Peer == p.self || slices.Contains(p.chosen, e) {
 		return false
 	}
-	if _, dup := p.chosen[e]; dup {
-		return false
-	}
-	p.chosen[e] = struct{}{}
+	p.chosen = append(p.chosen, e)
 	p.out = append(p.out, e.m)
 	return true
 }
