@@ -99,9 +99,14 @@ fuzz:
 demo: deps build wasm shim media
 	./bin/nearcast demo --addr $(ADDR) --media $(MEDIA)
 
-## bench-signaling: handshake latency and memory per idle connection.
+## bench-signaling: nearcast's signaling server against npm bittorrent-tracker,
+## same load, same machine (servers on CPU 0, load generator on CPU 1): peak
+## throughput per core, latency at half peak, memory per idle connection up to
+## 100k. Prints a table, writes out/bench/signaling.json (about 2 min, at most
+## 12; needs 2 CPUs;
+## root for the descriptor limits). BENCH_SIGNALING_FLAGS=--quick: ~1 min.
 bench-signaling: build
-	./scripts/bench-signaling.sh
+	./scripts/bench-signaling.sh $(BENCH_SIGNALING_FLAGS)
 
 clean:
 	rm -rf bin out dist player-shim/dist
