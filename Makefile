@@ -103,8 +103,8 @@ demo: deps build wasm shim media
 ## same load, same machine (servers on CPU 0, load generator on CPU 1): peak
 ## throughput per core, latency at half peak, memory per idle connection up to
 ## 100k. Prints a table, writes out/bench/signaling.json (about 2 min, at most
-## 12; needs 2 CPUs;
-## root for the descriptor limits). BENCH_SIGNALING_FLAGS=--quick: ~1 min.
+## 12; needs 2 CPUs; root for the descriptor limits).
+## BENCH_SIGNALING_FLAGS=--quick: under a minute.
 bench-signaling: build
 	./scripts/bench-signaling.sh $(BENCH_SIGNALING_FLAGS)
 
