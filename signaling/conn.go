@@ -213,7 +213,7 @@ func (c *conn) readAvailable(block bool) bool {
 		now := time.Now().UnixNano()
 		c.lastSeen.Store(now)
 		c.lastMessage.Store(now)
-		if !c.bucket.allow(cfg.now()) {
+		if cfg.rate > 0 && !c.bucket.allow(cfg.now()) {
 			c.fail(wtproto.ActionAnnounce, "", "rate limit exceeded")
 			c.close(websocket.ClosePolicyViolation, "rate limit exceeded", reasonRateLimit)
 			continue
