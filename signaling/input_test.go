@@ -1,7 +1,6 @@
 package signaling_test
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"runtime"
 	"testing"
@@ -12,29 +11,7 @@ import (
 )
 
 // clientFrame builds one masked client frame (RFC 6455 section 5.2).
-func clientFrame(fin bool, opcode byte, payload []byte) []byte {
-	b0 := opcode
-	if fin {
-		b0 |= 0x80
-	}
-	f := []byte{b0}
-	switch n := len(payload); {
-	case n < 126:
-		f = append(f, 0x80|byte(n))
-	case n <= 0xffff:
-		f = append(f, 0x80|126)
-		f = binary.BigEndian.AppendUint16(f, uint16(n))
-	default:
-		f = append(f, 0x80|127)
-		f = binary.BigEndian.AppendUint64(f, uint64(n))
-	}
-	mask := [4]byte{0x12, 0x34, 0x56, 0x78}
-	f = append(f, mask[:]...)
-	for i, c := range payload {
-		f = append(f, c^mask[i&3])
-	}
-	return f
-}
+var clientFrame = signaling.MaskedFrame
 
 func mustMarshal(t *testing.T, v any) []byte {
 	t.Helper()

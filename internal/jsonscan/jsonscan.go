@@ -146,6 +146,51 @@ func (s *Scanner) SkipObject(depth int) error {
 	}
 }
 
+// Fields reads the object at the read position (at its '{'), which sits
+// at nesting depth depth. For each member it decodes the key and calls
+// value with the scanner at the member's value, which value must consume
+// (with SkipValue(depth) if it does not want it). key is valid only during
+// the call.
+func (s *Scanner) Fields(depth int, value func(key []byte) error) error {
+	if depth > MaxDepth {
+		return s.ErrorAt("nesting too deep")
+	}
+	s.Pos++ // '{'
+	s.SkipSpace()
+	if s.Peek() == '}' {
+		s.Pos++
+		return nil
+	}
+	var buf [16]byte
+	for {
+		s.SkipSpace()
+		if s.Peek() != '"' {
+			return s.ErrorAt("expected object key")
+		}
+		key, err := s.Str(buf[:0], true)
+		if err != nil {
+			return err
+		}
+		if err := s.Expect(':', "colon"); err != nil {
+			return err
+		}
+		s.SkipSpace()
+		if err := value(key); err != nil {
+			return err
+		}
+		s.SkipSpace()
+		switch s.Peek() {
+		case ',':
+			s.Pos++
+		case '}':
+			s.Pos++
+			return nil
+		default:
+			return s.ErrorAt("expected comma or end of object")
+		}
+	}
+}
+
 // skipArray validates and skips the array at the read position, which sits
 // at nesting depth depth.
 func (s *Scanner) SkipArray(depth int) error {

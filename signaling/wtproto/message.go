@@ -176,48 +176,22 @@ func (w *request) scan(frame []byte) error {
 		}
 		return &Error{Action: ActionAnnounce, Err: ErrNotObject}
 	}
-	s.Pos++
-	var key [16]byte
-	for first := true; ; first = false {
-		s.SkipSpace()
-		if first && s.Peek() == '}' {
-			s.Pos++
-			break
-		}
-		if s.Peek() != '"' {
-			return malformed(s.ErrorAt("expected object key"))
-		}
-		k, err := s.Str(key[:0], true)
-		if err != nil {
-			return malformed(err)
-		}
-		if err := s.Expect(':', "colon"); err != nil {
-			return malformed(err)
-		}
-		s.SkipSpace()
+	err := s.Fields(1, func(key []byte) error {
 		start := s.Pos
-		if string(k) == "offers" {
+		var err error
+		if string(key) == "offers" {
 			// The bulk of an announce: read once, while validating.
 			w.offerList, w.offersTyped, err = scanOffers(&s)
 		} else {
 			err = s.SkipValue(1)
 		}
-		if err != nil {
-			return malformed(err)
-		}
-		if f := w.field(string(k)); f != nil {
+		if f := w.field(string(key)); f != nil && err == nil {
 			*f = frame[start:s.Pos]
 		}
-		s.SkipSpace()
-		if s.Peek() == ',' {
-			s.Pos++
-			continue
-		}
-		if s.Peek() != '}' {
-			return malformed(s.ErrorAt("expected comma or end of object"))
-		}
-		s.Pos++
-		break
+		return err
+	})
+	if err != nil {
+		return malformed(err)
 	}
 	if err := s.End(); err != nil {
 		return malformed(err)
@@ -383,47 +357,20 @@ func scanOffers(s *jsonscan.Scanner) (offers []rawOffer, typed bool, err error) 
 // scanOffer reads one {offer, offer_id} object of the offers array.
 func scanOffer(s *jsonscan.Scanner) (rawOffer, error) {
 	var o rawOffer
-	s.Pos++ // '{'
-	s.SkipSpace()
-	if s.Peek() == '}' {
-		s.Pos++
-		return o, nil
-	}
-	var key [16]byte
-	for {
-		s.SkipSpace()
-		if s.Peek() != '"' {
-			return o, s.ErrorAt("expected object key")
-		}
-		k, err := s.Str(key[:0], true)
-		if err != nil {
-			return o, err
-		}
-		if err := s.Expect(':', "colon"); err != nil {
-			return o, err
-		}
-		s.SkipSpace()
+	err := s.Fields(3, func(key []byte) error {
 		start := s.Pos
 		if err := s.SkipValue(3); err != nil {
-			return o, err
+			return err
 		}
-		switch string(k) {
+		switch string(key) {
 		case "offer":
 			o.offer = s.Data[start:s.Pos]
 		case "offer_id":
 			o.offerID = s.Data[start:s.Pos]
 		}
-		s.SkipSpace()
-		switch s.Peek() {
-		case ',':
-			s.Pos++
-		case '}':
-			s.Pos++
-			return o, nil
-		default:
-			return o, s.ErrorAt("expected comma or end of object")
-		}
-	}
+		return nil
+	})
+	return o, err
 }
 
 func decodeScrape(w *request) (Message, error) {
