@@ -91,6 +91,7 @@ bench: e2e-build
 ## fuzz: run each fuzz target for FUZZTIME.
 fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./signaling/wtproto
+	$(GO) test -run='^$$' -fuzz='^FuzzFrameGate$$' -fuzztime=$(FUZZTIME) ./signaling
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./engine/peerwire
 	$(GO) test -run='^$$' -fuzz='^FuzzAssembler$$' -fuzztime=$(FUZZTIME) ./engine/peerwire
 	$(GO) test -run='^$$' -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./engine/tracker
