@@ -19,6 +19,11 @@
 // offer this server delivered to the answering connection, within a TTL, and
 // a peer_id belongs to the connection that first used it in a swarm.
 //
+// An idle connection costs no goroutine, timer or buffer: on Linux one epoll
+// instance watches every connection, the server reads and writes WebSocket
+// frames itself after gorilla/websocket's handshake (frameGate), and one
+// sweeper per server pings and reaps (docs/architecture.md).
+//
 // The protocol, limits and metrics are documented in
 // docs/signaling-protocol.md.
 package signaling
