@@ -123,21 +123,18 @@ func (c *conn) refuse(code int, reason string) {
 func (c *conn) start() {
 	if c.s.poll.add(c) {
 		c.gate.bound = c.s.cfg.pongWait
-		// Input that arrived before registration was reported as an event
-		// while we held reading: release serves it.
-		c.release()
+		// Input that arrived before registration was reported while we
+		// held reading: read what is there now.
+		c.serveHeld()
 		return
 	}
-	c.reading.Store(false)
-	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
-		c.finish()
-		return
+	if !c.leave() {
+		go func() {
+			if c.reading.CompareAndSwap(false, true) {
+				c.readAvailable(true)
+			}
+		}()
 	}
-	go func() {
-		if c.reading.CompareAndSwap(false, true) {
-			c.readAvailable(true)
-		}
-	}()
 }
 
 // wakeUp is the poller's report that c has input (or has hung up). The
@@ -151,32 +148,16 @@ func (c *conn) wakeUp() {
 	}
 }
 
-// serveHeld reads what has arrived, for as long as reports keep coming.
-// The caller holds reading.
+// serveHeld reads what has arrived, and reads again for as long as reports
+// come while it reads. The caller holds reading.
 func (c *conn) serveHeld() {
-	c.wake.Store(false)
-	c.gate.drained = false // a report means new data
-	if c.readAvailable(false) {
-		c.release()
-	}
-}
-
-// release lets go of reading after a read that ended at "nothing more to
-// read". A report that came meanwhile is served at once; a close that is
-// waiting for the reader to go is finished.
-func (c *conn) release() {
 	for {
-		c.reading.Store(false)
-		if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
-			c.finish()
+		c.wake.Store(false)
+		c.gate.drained = false // a report means new data
+		if !c.readAvailable(false) || c.leave() {
 			return
 		}
 		if !c.wake.Load() || !c.reading.CompareAndSwap(false, true) {
-			return
-		}
-		c.wake.Store(false)
-		c.gate.drained = false
-		if !c.readAvailable(false) {
 			return
 		}
 	}
@@ -257,13 +238,16 @@ func (c *conn) readFailed(err error) {
 	}
 }
 
-// leave gives up reading a closing connection. Whoever comes last, the
-// reader leaving or the writer having sent the close frame, finishes it.
-func (c *conn) leave() {
+// leave lets go of reading. Whoever comes last, the reader leaving or the
+// writer having sent the close frame, finishes a closing connection; leave
+// reports whether it did.
+func (c *conn) leave() bool {
 	c.reading.Store(false)
 	if c.closeDone.Load() && c.reading.CompareAndSwap(false, true) {
 		c.finish()
+		return true
 	}
+	return false
 }
 
 // finish tears the connection down: it stops polling, leaves every swarm

@@ -232,9 +232,6 @@ func (g *frameGate) ready(block bool) (bool, error) {
 	if g.left > 0 {
 		return true, nil
 	}
-	if block {
-		g.drained = false
-	}
 	err := g.frame(block)
 	if err == errWouldBlock {
 		return false, nil
