@@ -40,7 +40,7 @@ func (s *Scanner) ErrorAt(what string) error {
 	return &SyntaxError{What: what, Offset: s.Pos}
 }
 
-// peek returns the byte at the read position, or 0 at the end of the input
+// Peek returns the byte at the read position, or 0 at the end of the input
 // (0 is not valid JSON outside strings, so it never matches a token).
 func (s *Scanner) Peek() byte {
 	if s.Pos < len(s.Data) {
@@ -60,7 +60,7 @@ func (s *Scanner) SkipSpace() {
 	}
 }
 
-// expect consumes the byte c, after optional whitespace.
+// Expect consumes the byte c, after optional whitespace.
 func (s *Scanner) Expect(c byte, what string) error {
 	s.SkipSpace()
 	if s.Peek() != c {
@@ -70,7 +70,7 @@ func (s *Scanner) Expect(c byte, what string) error {
 	return nil
 }
 
-// end checks that only whitespace is left.
+// End checks that only whitespace is left.
 func (s *Scanner) End() error {
 	s.SkipSpace()
 	if s.Pos != len(s.Data) {
@@ -79,7 +79,7 @@ func (s *Scanner) End() error {
 	return nil
 }
 
-// skipValue validates and skips one value. depth is the nesting depth of
+// SkipValue validates and skips one value. depth is the nesting depth of
 // the container holding the value (0 at the top level).
 func (s *Scanner) SkipValue(depth int) error {
 	s.SkipSpace()
@@ -107,7 +107,7 @@ func (s *Scanner) SkipValue(depth int) error {
 	}
 }
 
-// skipObject validates and skips the object at the read position, which
+// SkipObject validates and skips the object at the read position, which
 // sits at nesting depth depth.
 func (s *Scanner) SkipObject(depth int) error {
 	if depth > MaxDepth {
@@ -191,7 +191,7 @@ func (s *Scanner) Fields(depth int, value func(key []byte) error) error {
 	}
 }
 
-// skipArray validates and skips the array at the read position, which sits
+// SkipArray validates and skips the array at the read position, which sits
 // at nesting depth depth.
 func (s *Scanner) SkipArray(depth int) error {
 	if depth > MaxDepth {
@@ -220,7 +220,7 @@ func (s *Scanner) SkipArray(depth int) error {
 	}
 }
 
-// rawObject validates the object at the read position (nesting depth depth)
+// RawObject validates the object at the read position (nesting depth depth)
 // and returns its text, verbatim.
 func (s *Scanner) RawObject(depth int) ([]byte, error) {
 	start := s.Pos
@@ -238,7 +238,7 @@ func (s *Scanner) Literal(lit string) error {
 	return nil
 }
 
-// number validates the number at the read position and returns its text.
+// Number validates the number at the read position and returns its text.
 //
 //	number = [ "-" ] ( "0" / [1-9] *DIGIT ) [ "." 1*DIGIT ] [ ( "e" / "E" ) [ "+" / "-" ] 1*DIGIT ]
 func (s *Scanner) Number() ([]byte, error) {
@@ -281,7 +281,7 @@ func (s *Scanner) digits() int {
 	return s.Pos - start
 }
 
-// str validates the string at the read position (at its opening quote).
+// Str validates the string at the read position (at its opening quote).
 // With decode set it appends the string's UTF-8 text, unescaped, to dst and
 // returns it. A \u escape of a lone UTF-16 surrogate decodes to U+FFFD, as
 // in encoding/json and JavaScript's TextEncoder.
@@ -397,10 +397,10 @@ func hex4(b []byte) (rune, bool) {
 	return r, true
 }
 
-// ParseUint returns the JSON number tok (valid per scanner.number) times
+// ParseUint returns the JSON number tok (valid per Scanner.Number) times
 // 10^shift as an integer in [0, max]. With exact set the scaled number must
 // be an integer; otherwise its fraction is dropped. It reports false for a
-// number out of range (or not an integer, with exact). It stands in for
+// Number out of range (or not an integer, with exact). It stands in for
 // strconv.ParseFloat, which would add its tables to the WASM build, and it
 // is exact where a float64 would round.
 func ParseUint(tok []byte, shift int, max uint64, exact bool) (uint64, bool) {

@@ -2,6 +2,11 @@ package jsonscan
 
 import (
 	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -36,6 +41,55 @@ func TestStrMatchesEncodingJSON(t *testing.T) {
 			t.Errorf("Str(%q) accepted", in)
 		} else if _, ok := err.(*SyntaxError); !ok {
 			t.Errorf("Str(%q) error %T is not a *SyntaxError", in, err)
+		}
+	}
+}
+
+// TestParseUint compares ParseUint with strconv.ParseFloat on numbers where
+// float64 is exact enough to judge.
+func TestParseUint(t *testing.T) {
+	const max = math.MaxInt32
+	cases := []string{
+		"0", "-0", "-0.0", "0e5", "1", "7", "120", "2147483647", "2147483648", "-1", "1.5", "1.0", "10e-1",
+		"1e9", "1e10", "2.147483647e9", "21474836470e-1", "21474836471e-1", "1E+2", "100e-2", "0.5e1",
+		"123456789012345678901234567890", "1234567890123456789012345678.9e-20", "99999999999999999999e-11",
+		"1e400", "1e-400", "0.000000000000000000000000000001e30", "3.00000000000000000000000000000",
+		"3.00000000000000000000000000001", "1" + strings.Repeat("0", 500) + "e-500", "1e1000000000000",
+	}
+	// Numbers that float64 rounds to an integer but are none.
+	notIntegers := map[string]bool{
+		"3.00000000000000000000000000001": true, "99999999999999999999e-11": true, "1e-400": true,
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 2000 {
+		n := r.Uint64N(1 << 33)
+		frac := ""
+		if r.IntN(2) == 0 {
+			frac = "." + strconv.Itoa(r.IntN(1000))
+		}
+		cases = append(cases, strconv.FormatUint(n, 10)+frac, strconv.FormatUint(n, 10)+frac+"e-"+strconv.Itoa(r.IntN(4)))
+	}
+	for _, tok := range cases {
+		s := Scanner{Data: []byte(tok)}
+		if num, err := s.Number(); err != nil || len(num) != len(tok) {
+			t.Fatalf("%q is not a JSON number: %v", tok, err)
+		}
+		f, err := strconv.ParseFloat(tok, 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) {
+			t.Fatal(err)
+		}
+		// Exact integers (counts).
+		got, ok := ParseUint([]byte(tok), 0, max, true)
+		wantOK := f >= 0 && f <= max && f == math.Trunc(f) && !notIntegers[tok]
+		if ok != wantOK || ok && float64(got) != f {
+			t.Errorf("ParseUint(%q, exact) = %d, %v; float says %v", tok, got, ok, f)
+		}
+		// Truncated nanoseconds (intervals).
+		ns, ok := ParseUint([]byte(tok), 9, max*1e9, false)
+		wantNS := f * 1e9
+		wantOK = f >= 0 && wantNS <= max*1e9
+		if ok != wantOK || ok && math.Abs(float64(ns)-math.Trunc(wantNS)) > 1+wantNS*1e-15 {
+			t.Errorf("ParseUint(%q, 9) = %d, %v; float says %v", tok, ns, ok, wantNS)
 		}
 	}
 }
