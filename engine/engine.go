@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/internal/timeout"
 	"github.com/nearcast/nearcast/segmentcache"
 )
 
@@ -298,7 +299,7 @@ func (e *Engine) announceLocked(s *swarm, ev Event) {
 func (e *Engine) makeOffers(h InfoHash, n int) []Offer {
 	var out []Offer
 	for range n {
-		ctx, cancel := context.WithTimeout(e.ctx, 10*time.Second)
+		ctx, cancel := timeout.Context(e.ctx, 10*time.Second)
 		p, err := e.dial.Offer(ctx)
 		cancel()
 		if err != nil {
@@ -388,7 +389,7 @@ func (e *Engine) onOffer(s Signal) {
 	}
 	e.spawn(func() {
 		defer e.doneConnecting(s.Peer)
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.offerTTL)
+		ctx, cancel := timeout.Context(e.ctx, e.cfg.offerTTL)
 		defer cancel()
 		p, err := e.dial.Accept(ctx, s.SDP)
 		if err != nil {
@@ -422,7 +423,7 @@ func (e *Engine) onAnswer(s Signal) {
 	}
 	e.spawn(func() {
 		defer e.doneConnecting(s.Peer)
-		ctx, cancel := context.WithTimeout(e.ctx, e.cfg.offerTTL)
+		ctx, cancel := timeout.Context(e.ctx, e.cfg.offerTTL)
 		defer cancel()
 		link, err := o.pending.Open(ctx, s.SDP)
 		if err != nil {

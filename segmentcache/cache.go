@@ -3,7 +3,6 @@ package segmentcache
 import (
 	"container/list"
 	"io"
-	"slices"
 	"strconv"
 	"sync"
 )
@@ -294,8 +293,19 @@ func (c *Cache) Keys(swarm SwarmID) []Key {
 		}
 	}
 	c.mu.Unlock()
-	slices.SortFunc(keys, compareKeys)
+	sortKeys(keys)
 	return keys
+}
+
+// sortKeys sorts keys by compareKeys with an insertion sort: Keys runs
+// once per new peer over one swarm's entries (at most the entry limit), and
+// a generic sort of Key would add about 20 KB to the browser build.
+func sortKeys(keys []Key) {
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && compareKeys(keys[j], keys[j-1]) < 0; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
 }
 
 // Stats returns a snapshot of the cache's counters and occupancy.

@@ -586,3 +586,19 @@ func TestConcurrent(t *testing.T) {
 		t.Fatal("no evictions were reported; the test exercised nothing")
 	}
 }
+
+func TestSortKeysMatchesCompareKeys(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for n := range 60 {
+		keys := make([]Key, n)
+		for i := range keys {
+			keys[i] = Key{Swarm: "a", Seq: rng.Uint64N(8), Start: rng.Int64N(3), End: rng.Int64N(3)}
+		}
+		want := slices.Clone(keys)
+		slices.SortFunc(want, compareKeys)
+		sortKeys(keys)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("n=%d: sortKeys gave %v, want %v", n, keys, want)
+		}
+	}
+}

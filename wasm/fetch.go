@@ -4,12 +4,13 @@ package main
 
 import (
 	"context"
-	"github.com/nearcast/nearcast/internal/httprange"
 	"strconv"
 	"syscall/js"
 	"time"
 
 	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/internal/httprange"
+	"github.com/nearcast/nearcast/internal/timeout"
 )
 
 // The CDN: an engine.Fetcher over the page's fetch(), one GET per request
@@ -56,7 +57,7 @@ func (f *jsFetcher) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, e
 	case ranged && r.End-r.Start > maxBodySize:
 		return nil, wrap(ErrTooLarge, "range of "+r.URL)
 	}
-	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
+	ctx, cancel := timeout.Context(ctx, fetchTimeout)
 	defer cancel()
 
 	ac := js.Global().Get("AbortController").New()

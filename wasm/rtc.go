@@ -12,6 +12,7 @@ import (
 
 	"github.com/nearcast/nearcast/engine"
 	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/internal/timeout"
 )
 
 // The browser Dialer, Pending and Link: WebRTC (RFC 8831 data channels) on
@@ -171,7 +172,7 @@ func (d *rtcDialer) newLink() (*rtcLink, error) {
 // signaling state calls for), waits until ICE gathering is complete and
 // returns the description, candidates included, as JSON.
 func (d *rtcDialer) setLocal(ctx context.Context, l *rtcLink) (engine.SDP, error) {
-	ctx, cancel := context.WithTimeout(ctx, d.openTimeout)
+	ctx, cancel := timeout.Context(ctx, d.openTimeout)
 	defer cancel()
 	p, err := call(l.pc, "setLocalDescription")
 	if err == nil {
@@ -234,7 +235,7 @@ func (p *rtcPending) Open(ctx context.Context, answer engine.SDP) (engine.Link, 
 	p.mu.Unlock()
 
 	l := p.l
-	ctx, cancel := context.WithTimeout(ctx, l.timeout)
+	ctx, cancel := timeout.Context(ctx, l.timeout)
 	defer cancel()
 	var err error
 	switch {

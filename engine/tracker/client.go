@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/internal/timeout"
 )
 
 // PeerIDPrefix starts the default peer ID, in the Azureus style of
@@ -242,7 +243,7 @@ func (c *Client) backoff(attempt int) time.Duration {
 // fails or the client closes. It reports whether it connected and for how
 // long.
 func (c *Client) connect() (lasted time.Duration, connected bool) {
-	dctx, cancel := context.WithTimeout(c.ctx, c.cfg.timeout)
+	dctx, cancel := timeout.Context(c.ctx, c.cfg.timeout)
 	conn, err := c.dial(dctx, c.url)
 	cancel()
 	if err == nil && conn == nil {
@@ -318,7 +319,7 @@ func (c *Client) writeLoop(s *session) {
 		case <-s.ctx.Done():
 			return
 		case msg := <-s.out:
-			ctx, cancel := context.WithTimeout(s.ctx, c.cfg.timeout)
+			ctx, cancel := timeout.Context(s.ctx, c.cfg.timeout)
 			err := s.conn.Write(ctx, msg)
 			cancel()
 			if err != nil {
