@@ -3,6 +3,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -63,6 +64,9 @@ type viewerResult struct {
 	Polls      int        `json:"polls"`
 	Last       *pageState `json:"last"`
 	Progress   []progress `json:"progress"` // one sample per ~2 s
+	// Debug is window.__demo.debug() at the end of the watch (engine stats
+	// and event counts), for diagnosing a run; absent when the page has none.
+	Debug      json.RawMessage `json:"debug,omitempty"`
 	killedFlag atomic.Bool
 }
 
@@ -211,10 +215,12 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 				})
 			}
 			if st.Ended || len(st.Errors) > 0 {
+				r.Debug = debugState(b)
 				return
 			}
 		}
 		if leave > 0 && time.Since(t0) >= leave {
+			r.Debug = debugState(b)
 			r.Left = true
 			r.CPUSeconds = cpuSeconds(r.Pid)
 			b.cancel()
@@ -226,6 +232,18 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
+}
+
+const debugExpr = `window.__demo && typeof window.__demo.debug === "function" ? JSON.stringify(window.__demo.debug()) : ""`
+
+// debugState returns the page's debug snapshot, or nil when it has none or
+// cannot be read (it is diagnostic only: a failure here fails nothing).
+func debugState(b *browser) json.RawMessage {
+	s, err := eval[string](b, 5*time.Second, debugExpr)
+	if err != nil || s == "" || !json.Valid([]byte(s)) {
+		return nil
+	}
+	return json.RawMessage(s)
 }
 
 // apply copies the derived numbers from the last state.

@@ -443,6 +443,77 @@ func TestPrefetchFromPeers(t *testing.T) {
 	})
 }
 
+// A Load for a segment whose prefetch is still queued takes the prefetch
+// over instead of waiting for it: the segment crosses the network once,
+// even when the Load's deadline is too close to wait for the queue.
+func TestLoadTakesOverQueuedPrefetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 100 << 10
+		// 100 KiB/s links: each peer transfer takes about a second.
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 6, size)
+		defer h.close()
+		a, b := h.seederAndJoiner(6, 10*time.Second)
+		r := h.req(0, 20*time.Second)
+		r.Upcoming = []engine.Request{h.req(1, 24*time.Second), h.req(2, 28*time.Second)}
+		if _, err := b.Load(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		// Segment 1's prefetch is running, segment 2's is queued behind
+		// it; the player wants segment 2 before segment 1's transfer ends.
+		time.Sleep(100 * time.Millisecond)
+		before := h.cdn.Served(h.urls[2])
+		h.load(b, 2, time.Second)
+		time.Sleep(10 * time.Second) // every prefetch settles
+		synctest.Wait()
+		fromCDN := h.cdn.Served(h.urls[2]) - before
+		uploaded := a.Stats().UploadedBytes
+		n0, n1, n2, n5 := len(h.files[h.urls[0]]), len(h.files[h.urls[1]]), len(h.files[h.urls[2]]), len(h.files[h.urls[5]])
+		// b joined with segment 5 from a, then had 0 and 1 from a; segment
+		// 2 crossed once: from a or the CDN.
+		if got := int(uploaded) - n5 - n0 - n1 + fromCDN; got != n2 {
+			t.Fatalf("segment 2 crossed the network as %d B, want %d (a uploaded %d B, the CDN served %d B of it)",
+				got, n2, uploaded, fromCDN)
+		}
+		if st := b.Stats(); st.PrefetchBytes != int64(n1) {
+			t.Fatalf("prefetched %d B, want segment 1 only (%d B)", st.PrefetchBytes, n1)
+		}
+	})
+}
+
+// A Load waiting on a running prefetch pulls the prefetch's deadline in
+// to its own: a peer too slow for the player's real need is abandoned in
+// time for the CDN, instead of finishing after the Load went there.
+func TestLoadHastensRunningPrefetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const size = 400 << 10
+		// 100 KiB/s: segment 1 takes about 4 s from the peer.
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 6, size)
+		defer h.close()
+		a, b := h.seederAndJoiner(6, 30*time.Second)
+		r := h.req(0, 40*time.Second)
+		r.Upcoming = []engine.Request{h.req(1, 50*time.Second)}
+		if _, err := b.Load(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // segment 1's prefetch is under way
+		uploadedBefore := a.Stats().UploadedBytes
+		start := time.Now()
+		res := h.load(b, 1, 2*time.Second)
+		if res.Source != engine.SourceCDN || time.Since(start) > 2*time.Second {
+			t.Fatalf("segment 1 from %v after %v, want the CDN within its 2 s deadline", res.Source, time.Since(start))
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		// The prefetch was cancelled: a did not finish sending segment 1.
+		if sent := a.Stats().UploadedBytes - uploadedBefore; sent != 0 {
+			t.Fatalf("a completed an upload of %d B after the Load went to the CDN", sent)
+		}
+		if st := b.Stats(); st.PrefetchBytes != 0 {
+			t.Fatalf("prefetch bytes %d, want 0 (abandoned)", st.PrefetchBytes)
+		}
+	})
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)
