@@ -39,21 +39,6 @@ type Request struct {
 	// bytes (from the bitrate it has seen), used until the swarm's typical
 	// segment size is known.
 	SizeHint int
-
-	// job, for a prefetch, is its transfer, whose due a Load that needs
-	// the segment sooner pulls in.
-	job *transfer
-}
-
-// deadline is r's deadline now: r.Deadline, or earlier once a Load needs a
-// prefetched segment sooner.
-func (e *Engine) deadline(r *Request) time.Time {
-	if r.job == nil {
-		return r.Deadline
-	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return r.job.due
 }
 
 // DefaultBudget is the deadline of a Request that sets none.
@@ -105,15 +90,6 @@ type transfer struct {
 	done chan struct{}
 	out  outcome
 	err  error
-	// A prefetch's transfer is queued until its job starts; a Load that
-	// needs the segment before then takes the transfer over (taken) and
-	// the job is dropped, so the segment is never fetched twice. Once the
-	// job runs, a Load waiting on it pulls due in to its own deadline: the
-	// peer download is then watched against the player's real need and
-	// abandoned in time, not left to finish after the Load has gone to the
-	// CDN. Guarded by Engine.mu.
-	queued, taken bool
-	due           time.Time
 }
 
 // outcome is what obtain got: the bytes, where from, and how long the
@@ -148,9 +124,6 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: pv.src, Transfer: pv.transfer, FirstByte: pv.firstByte}, start), nil
 	}
 	t, owner := e.claim(s, key)
-	if !owner && e.join(t, r.Deadline) {
-		owner = true
-	}
 	if !owner {
 		if res, ok := e.await(ctx, t, r); ok {
 			return e.finish(key, res, start), nil
@@ -178,22 +151,6 @@ func (e *Engine) claim(s *swarm, key segmentcache.Key) (*transfer, bool) {
 	t := &transfer{done: make(chan struct{})}
 	s.inflight[key] = t
 	return t, true
-}
-
-// join is called by a Load needing t's segment by deadline. When t is a
-// prefetch whose job has not started, the Load takes it over (true) and
-// the job will skip it; else t's due is pulled in to deadline.
-func (e *Engine) join(t *transfer, deadline time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if t.queued {
-		t.queued, t.taken = false, true
-		return true
-	}
-	if deadline.Before(t.due) {
-		t.due = deadline
-	}
-	return false
 }
 
 // await waits for another Load's (or a prefetch's) transfer, but only as
@@ -395,7 +352,7 @@ func (p *peer) peerTime(n int) time.Duration {
 // time left for the CDN.
 func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool) *peer {
 	seq := r.Seq
-	budget := time.Until(e.deadline(&r)) - e.cdnTime(r, size)
+	budget := time.Until(r.Deadline) - e.cdnTime(r, size)
 	var best *peer
 	var bestTime time.Duration
 	for _, p := range e.peerList() {
@@ -524,10 +481,10 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 // little time before the deadline.
 func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]byte, time.Duration, error) {
 	start := time.Now()
-	key := r.key()
+	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
 	// reserve, and never more than the configured first-byte timeout.
-	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(e.deadline(&r))-e.cdnTime(r, size))/2))
+	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
 	id, d, err := p.startDownload(key)
 	if err != nil {
 		return nil, 0, err
@@ -578,7 +535,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]
 			}
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
 			remaining := time.Duration(float64(int(total)-int(got)) / rate * float64(time.Second))
-			if time.Until(e.deadline(&r))-remaining < e.cdnTime(r, int(total)) {
+			if time.Until(deadline)-remaining < e.cdnTime(r, int(total)) {
 				return fail(errors.New("peer transfer falling behind its deadline"))
 			}
 		case <-ctx.Done():
@@ -648,19 +605,13 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 			e.donePrefetch()
 			continue
 		}
-		e.mu.Lock()
-		t.queued, t.due = true, next.Deadline
-		e.mu.Unlock()
-		next.job = t
 		jobs = append(jobs, prefetchJob{next, t})
 	}
 	// abandon settles jobs that will not run, so that Loads awaiting them
 	// go their own way.
 	abandon := func(jobs []prefetchJob, err error) {
 		for _, j := range jobs {
-			if e.begin(j.t) {
-				e.complete(s, j.req.key(), j.t, outcome{}, err, true)
-			}
+			e.complete(s, j.req.key(), j.t, outcome{}, err, true)
 			e.donePrefetch()
 		}
 	}
@@ -672,10 +623,6 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 			if !e.waitQuiet(s.hash, j.req) {
 				abandon(jobs[i:], ErrPeerFailed)
 				return
-			}
-			if !e.begin(j.t) { // a Load took it over
-				e.donePrefetch()
-				continue
 			}
 			out, err := e.obtain(e.ctx, s, j.req, false)
 			e.complete(s, j.req.key(), j.t, out, err, true)
@@ -711,7 +658,7 @@ func (e *Engine) waitQuiet(h InfoHash, r Request) bool {
 				return true
 			}
 		}
-		if time.Until(e.deadline(&r)) < 2*e.cdnTime(r, e.sizeHint(r)) {
+		if time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
 			return false
 		}
 		select {
@@ -720,15 +667,6 @@ func (e *Engine) waitQuiet(h InfoHash, r Request) bool {
 		case <-time.After(poll):
 		}
 	}
-}
-
-// begin starts a queued prefetch transfer, reporting false when a Load has
-// taken it over (the Load then owns and completes it).
-func (e *Engine) begin(t *transfer) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	t.queued = false
-	return !t.taken
 }
 
 func (e *Engine) donePrefetch() {
