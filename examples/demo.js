@@ -1,27 +1,56 @@
-// nearcast demo page: plays an HLS stream with hls.js and, unless p2p=0, the
+// nearcast demo page: plays an HLS or DASH stream with hls.js (default),
+// dash.js or Shaka Player (player=dashjs|shaka) and, unless p2p=0, the
 // nearcast player shim, and shows where every segment came from.
 //
 // Query parameters and the window.__demo test hook are the contract in
 // docs/wasm-api.md §3. Libraries are loaded with dynamic import() (or script
-// tags for build=script) so that nortc=1 takes effect before they load and a
-// missing shim (404) leaves plain hls.js playing from the CDN.
+// tags for build=script; dash.js and Shaka always by script tag, as the
+// globals dashjs and shaka) so that nortc=1 takes effect before they load and
+// a missing shim (404), or one without the player's adapter, leaves the plain
+// player playing from the CDN.
 //
 // Byte accounting (state().bytes):
 //   peer     = nearcast.stats().peerBytes
 //   uploaded = nearcast.stats().uploadedBytes
 //   cdn      = max(nearcast.stats().cdnBytes, F − max(peer, P))
-// where F is the sum of every fragment hls.js reported loaded (FRAG_LOADED,
-// stats.total) and P the part of F the engine's "segment" events attribute
-// to peers (an event is matched to a fragment by sequence number and, when
-// the event carries them, size and media playlist URL). The second term counts fragments hls.js loaded itself — before
-// the engine was ready, or when P2P is off or unsupported — in case the shim
-// leaves them out of cdnBytes; the max() avoids counting them twice when it
-// does not. Without the shim, cdn = F and peer = uploaded = 0.
+// where F is the sum of every media segment the player reported loaded
+// (hls.js: FRAG_LOADED, stats.total; dash.js: FRAGMENT_LOADING_COMPLETED;
+// Shaka: "downloadcompleted"; init segments are left out) and P the part of F
+// the engine's "segment" events attribute to peers. An event is matched to a
+// segment by sequence number and, when the event carries them, size and media
+// playlist URL (hls.js), or by size (dash.js, Shaka: their segment numbering
+// need not be the engine's). The second term counts segments the player
+// loaded itself — before the engine was ready, or when P2P is off or
+// unsupported — in case the shim leaves them out of cdnBytes; the max()
+// avoids counting them twice when it does not. Without the shim, cdn = F and
+// peer = uploaded = 0.
 
 const loadedAt = typeof window.__demoLoadedAt === "number" ? window.__demoLoadedAt : performance.now();
 const params = new URLSearchParams(location.search);
+
+/** The players the page can run: name shown, default stream, what they play. */
+const PLAYERS = {
+  hlsjs: { name: "hls.js", src: "/media/vod/master.m3u8", plays: ["hls"] },
+  dashjs: { name: "dash.js", src: "/media/dash/manifest.mpd", plays: ["dash"] },
+  shaka: { name: "Shaka Player", src: "/media/dash/manifest.mpd", plays: ["hls", "dash"] },
+};
+/** The builds /vendor/ serves (cmd/nearcast/demo.go names the same files). */
+const DASHJS_BUILD = "/vendor/dashjs/modern/umd/dash.all.min.js";
+const SHAKA_BUILD = "/vendor/shaka/shaka-player.compiled.js";
+/** The streams `nearcast demo` serves, listed on the page. */
+const STREAMS = [
+  { label: "HLS (TS)", src: "/media/vod/master.m3u8", kind: "hls" },
+  { label: "HLS (fMP4, byte ranges, audio rendition)", src: "/media/hls-fmp4/master.m3u8", kind: "hls" },
+  { label: "DASH", src: "/media/dash/manifest.mpd", kind: "dash" },
+  { label: "live HLS", src: "/media/live/master.m3u8", kind: "hls" },
+  { label: "live DASH", src: "/media/live-dash/manifest.mpd", kind: "dash" },
+];
+
+const playerParam = params.get("player") || "hlsjs";
+const knownPlayer = Object.hasOwn(PLAYERS, playerParam);
 const opts = {
-  src: params.get("src") || "/media/vod/master.m3u8",
+  player: knownPlayer ? playerParam : null,
+  src: params.get("src") || PLAYERS[knownPlayer ? playerParam : "hlsjs"].src,
   build: params.get("build") === "script" ? "script" : "esm",
   p2p: params.get("p2p") !== "0",
   maxBuffer: positive(params.get("maxBuffer"), 8),
@@ -31,6 +60,7 @@ const opts = {
   debug: params.get("debug") === "1",
   uploadRate: positive(params.get("uploadRate"), 0), // bytes/s, 0 = no cap
 };
+const playerName = opts.player ? PLAYERS[opts.player].name : playerParam;
 
 // nortc=1: behave like a browser without WebRTC. Before any library loads.
 if (opts.nortc) {
@@ -57,34 +87,45 @@ const st = {
   stalls: 0,
   stallMs: 0,
   stallStart: null, // performance.now() of the open stall
-  errors: [], // fatal hls.js errors, and failures that stop playback
-  warnings: 0, // non-fatal hls.js errors
+  errors: [], // fatal player errors, and failures that stop playback
+  warnings: 0, // non-fatal player errors
   lastWarning: "",
-  warningLog: [], // the last 50 non-fatal hls.js errors
-  p2p: false, // the shim is installed in hls.js
+  warningLog: [], // the last 50 non-fatal player errors
+  p2p: false, // the shim is installed in the player
   supported: false,
   p2pNote: "", // why P2P is off, when it is
   shimLoaded: false,
-  frags: [], // {t, seq, level, bytes, ms, source, origin, via}
+  frags: [], // {t, seq, level, label, bytes, ms, playlist, url, source, origin, via}
   pending: [], // engine segment events not yet matched to a fragment
   events: { "peer-connected": 0, "peer-disconnected": 0, "peer-banned": 0, fallback: 0 },
   samples: [], // {t, cdn, peer} once a second
   origin: null, // last /demo/origin answer
+  rendition: null, // {height, bitrate} of the video being played
+  switches: 0, // rendition changes after the first rendition
 };
 
 /** The shim's runtime object (stats/on/off/destroy), once loaded. */
 let nc = null;
-/** The hls.js instance, once created. */
+/** The hls.js instance, once created (player=hlsjs). */
 let hls = null;
+/**
+ * What the page reads from the running player; each start function replaces
+ * it. rendition(): {height, bitrate} of the video being played, or null,
+ * polled every second unless pollRendition is false (the player's events
+ * report it); live(): a live stream; latency(): seconds behind the live
+ * edge, or null.
+ */
+let view = { rendition: () => null, pollRendition: true, live: () => false, latency: () => null };
 
 window.__demo = {
   state,
   /** Extra detail for debugging; not part of the contract. */
-  debug: () => ({ opts, stats: engineStats(), events: { ...st.events }, warnings: st.warningLog.slice(), origin: st.origin }),
+  debug: () => ({ opts, stats: engineStats(), events: { ...st.events }, warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
 };
 
 function state() {
   const s = engineStats();
+  const latency = safe(() => view.latency(), null);
   return {
     loadedAt,
     firstPlayingMs: st.firstPlayingMs,
@@ -102,6 +143,13 @@ function state() {
     bytes: bytes(s),
     peers: num(s && s.peers),
     segments: st.frags.map((f) => ({ seq: f.seq, source: f.source, bytes: f.bytes, ms: Math.round(f.ms) })),
+    // Added with dash.js and Shaka support.
+    player: opts.player || playerParam, // "hlsjs", "dashjs" or "shaka"
+    src: opts.src,
+    live: !!safe(() => view.live(), false),
+    rendition: st.rendition ? { ...st.rendition } : null, // {height, bitrate (bit/s)}
+    renditionSwitches: st.switches,
+    latency: typeof latency === "number" && Number.isFinite(latency) ? Math.round(latency * 1000) / 1000 : null, // s, live only
   };
 }
 
@@ -124,6 +172,16 @@ function bytes(s) {
   const peer = s ? num(s.peerBytes) : fromPeers;
   const cdn = Math.max(s ? num(s.cdnBytes) : 0, fragBytes - Math.max(peer, fromPeers), 0);
   return { cdn, peer, uploaded: s ? num(s.uploadedBytes) : 0 };
+}
+
+/** setRendition records the rendition being played, counting changes. */
+function setRendition(r) {
+  if (!r || !(r.height > 0 || r.bitrate > 0)) return;
+  const next = { height: num(r.height), bitrate: Math.round(num(r.bitrate)) };
+  const prev = st.rendition;
+  if (prev && prev.height === next.height && prev.bitrate === next.bitrate) return;
+  if (prev) st.switches++;
+  st.rendition = next;
 }
 
 // ---- playback ---------------------------------------------------------------
@@ -149,10 +207,54 @@ main().catch((err) => fail(`page: ${message(err)}`));
 
 async function main() {
   setupVariants();
-  const [hlsMod, shim] = await Promise.all([loadHls(), opts.p2p ? loadShim() : null]);
-  if (!opts.p2p) st.p2pNote = "P2P off (p2p=0): plain hls.js, every segment from the CDN.";
+  setupStreams();
+  if (!opts.player) {
+    fail(`page: unknown player=${playerParam} (hlsjs, dashjs or shaka)`);
+    return;
+  }
+  const load = { hlsjs: loadHls, dashjs: loadDashjs, shaka: loadShaka }[opts.player];
+  const [lib, shim] = await Promise.all([load(), opts.p2p ? loadShim() : null]);
+  if (!opts.p2p) st.p2pNote = `P2P off (p2p=0): plain ${playerName}, every segment from the CDN.`;
+  const start = { hlsjs: startHlsjs, dashjs: startDashjs, shaka: startShaka }[opts.player];
+  await start(lib, shim);
+}
 
-  const Hls = hlsMod;
+/** The options every adapter of the shim gets (hlsConfig, attachDashjs, attachShaka). */
+function shimOptions() {
+  const trackers = [`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/announce`];
+  const shimOpts = { trackers, debug: opts.debug };
+  if (opts.uploadRate > 0) shimOpts.uploadRate = opts.uploadRate;
+  return shimOpts;
+}
+
+/**
+ * attachShim runs attach(shimOpts) — the shim's adapter for this player —
+ * and marks P2P on; when the shim lacks the adapter or it throws, it notes
+ * why, visibly, and the player plays from the CDN. Returns attach's result.
+ */
+function attachShim(shim, fn, attach) {
+  if (!shim) return null;
+  if (typeof shim[fn] !== "function") {
+    st.p2pNote = `P2P off: the player shim (${shim.url}) has no ${fn}() for ${playerName}; plain ${playerName} from the CDN.`;
+    console.warn("nearcast demo:", st.p2pNote);
+    return null;
+  }
+  try {
+    st.supported = !!shim.isSupported();
+    const handle = attach(shimOptions());
+    nc = shim.nearcast;
+    st.p2p = true;
+    subscribe(nc);
+    return handle;
+  } catch (err) {
+    st.p2pNote = `P2P off: the shim failed to configure ${playerName} (${message(err)}); plain ${playerName}.`;
+    return null;
+  }
+}
+
+// ---- hls.js ---------------------------------------------------------------------
+
+async function startHlsjs(Hls, shim) {
   if (!Hls || !Hls.isSupported()) {
     if (video.canPlayType("application/vnd.apple.mpegurl")) {
       st.p2pNote = "hls.js unavailable: the browser plays HLS natively, from the CDN only.";
@@ -169,21 +271,10 @@ async function main() {
   // a whole short VOD against a fast origin, leaving nothing for peers.
   let config = { maxBufferLength: opts.maxBuffer, maxMaxBufferLength: opts.maxBuffer, debug: false };
   if (opts.level !== null && Number.isInteger(opts.level)) config.startLevel = opts.level;
-  if (shim) {
-    try {
-      st.supported = !!shim.isSupported();
-      const trackers = [`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/announce`];
-      const shimOpts = { trackers, debug: opts.debug };
-      if (opts.uploadRate > 0) shimOpts.uploadRate = opts.uploadRate;
-      const p2pConfig = shim.hlsConfig(Hls, shimOpts);
-      config = { ...p2pConfig, ...config };
-      nc = shim.nearcast;
-      st.p2p = true;
-      subscribe(nc);
-    } catch (err) {
-      st.p2pNote = `P2P off: the shim failed to configure hls.js (${message(err)}); plain hls.js.`;
-    }
-  }
+  attachShim(shim, "hlsConfig", (shimOpts) => {
+    const p2pConfig = shim.hlsConfig(Hls, shimOpts);
+    config = { ...p2pConfig, ...config };
+  });
 
   hls = new Hls(config);
   if (st.p2p && typeof nc.attach === "function") {
@@ -193,13 +284,21 @@ async function main() {
       console.warn("nearcast demo: attach failed", err);
     }
   }
+  const level = () => (hls.levels && hls.levels[hls.currentLevel]) || null;
+  view = {
+    rendition: () => {
+      const l = level();
+      return l ? { height: l.height, bitrate: l.bitrate } : null;
+    },
+    pollRendition: true,
+    live: () => !!(level() && level().details && level().details.live),
+    latency: () => (view.live() ? hls.latency : null),
+  };
   hls.on(Hls.Events.FRAG_LOADED, (_, data) => onFragLoaded(data));
+  hls.on(Hls.Events.FRAG_CHANGED, () => setRendition(view.rendition()));
   hls.on(Hls.Events.ERROR, (_, data) => {
     if (!data.fatal) {
-      st.warnings++;
-      st.lastWarning = `${data.type}/${data.details}`;
-      st.warningLog.push(st.lastWarning);
-      if (st.warningLog.length > 50) st.warningLog.shift();
+      warn(`${data.type}/${data.details}`);
       return;
     }
     const reason = data.error ? message(data.error) : data.reason || "";
@@ -230,7 +329,244 @@ async function loadHls() {
   }
 }
 
-/** Loads the shim; on any failure returns null and notes why (plain hls.js). */
+function onFragLoaded(data) {
+  const frag = data.frag;
+  if (!frag || typeof frag.sn !== "number") return; // init segments
+  const stats = frag.stats || {};
+  const loading = stats.loading || {};
+  const level = hls && hls.levels && hls.levels[frag.level];
+  addFrag({
+    t: performance.now() - loadedAt,
+    seq: frag.sn,
+    level: frag.level,
+    label: level ? `${level.height}p` : String(frag.level),
+    bytes: num(stats.total) || num(stats.loaded) || (data.payload ? data.payload.byteLength : 0),
+    ms: loading.end && loading.start ? loading.end - loading.start : 0,
+    playlist: typeof frag.baseurl === "string" ? frag.baseurl : "",
+    source: "cdn",
+    origin: "cdn",
+    via: "hls.js",
+  });
+}
+
+// ---- dash.js ----------------------------------------------------------------------
+
+async function loadDashjs() {
+  try {
+    await loadScript(DASHJS_BUILD);
+    return window.dashjs || null;
+  } catch (err) {
+    console.warn("nearcast demo: dash.js did not load", err);
+    return null;
+  }
+}
+
+async function startDashjs(dashjs, shim) {
+  if (!dashjs || typeof dashjs.MediaPlayer !== "function") {
+    fail(`page: dash.js did not load from ${DASHJS_BUILD} (is --vendor-dashjs installed?)`);
+    return;
+  }
+  if (typeof dashjs.supportsMediaSource === "function" && !dashjs.supportsMediaSource()) {
+    fail("page: this browser has no Media Source Extensions");
+    return;
+  }
+  const player = dashjs.MediaPlayer().create();
+  // Buffer about maxBuffer seconds ahead whatever the rendition, as hls.js
+  // does with maxBufferLength (dash.js's defaults: 18 s, 30 s at the top
+  // rendition, 60 s for long content). bufferToKeep (behind the playhead)
+  // keeps its default, as hls.js keeps its back buffer.
+  const settings = {
+    debug: { logLevel: opts.debug ? 5 : 3 }, // dashjs.Debug.LOG_LEVEL_DEBUG : LOG_LEVEL_WARNING
+    streaming: {
+      buffer: {
+        bufferTimeDefault: opts.maxBuffer,
+        bufferTimeAtTopQuality: opts.maxBuffer,
+        bufferTimeAtTopQualityLongForm: opts.maxBuffer,
+      },
+    },
+  };
+  const lock = opts.level !== null && Number.isInteger(opts.level);
+  if (lock) settings.streaming.abr = { autoSwitchBitrate: { video: false } };
+  player.updateSettings(settings);
+
+  // The shim goes in before initialize(): it must see the first request.
+  const p2p = attachShim(shim, "attachDashjs", (shimOpts) => shim.attachDashjs(dashjs, player, shimOpts));
+
+  const rendition = (rep) => (rep ? { height: rep.height, bitrate: rep.bandwidth } : null);
+  view = {
+    // QUALITY_CHANGE_RENDERED reports what plays; polling would report what
+    // downloads, so it only fills in until the first event.
+    rendition: () => rendition(player.getCurrentRepresentationForType("video")),
+    pollRendition: false,
+    live: () => player.isDynamic(),
+    latency: () => (player.isDynamic() ? player.getCurrentLiveLatency() : null),
+  };
+  const E = dashjs.MediaPlayer.events;
+  player.on(E.FRAGMENT_LOADING_COMPLETED, onDashFragment);
+  player.on(E.QUALITY_CHANGE_RENDERED, (e) => {
+    if (e.mediaType === "video") setRendition(rendition(e.newRepresentation));
+  });
+  player.on(E.ERROR, (e) => {
+    const err = (e && e.error) || {};
+    st.errors.push(`dash.js/${err.code !== undefined ? err.code : "error"}${err.message ? ": " + err.message : ""}`);
+  });
+  player.on(E.STREAM_INITIALIZED, () => {
+    if (lock) {
+      try {
+        player.setRepresentationForTypeByIndex("video", opts.level, true);
+      } catch (err) {
+        warn(`level=${opts.level}: ${message(err)}`);
+      }
+    }
+    autoplay();
+  });
+  player.initialize(video, opts.src, true);
+  window.addEventListener("pagehide", () => {
+    player.destroy();
+    if (p2p && typeof p2p.detach === "function") p2p.detach();
+    if (nc && typeof nc.destroy === "function") nc.destroy();
+  });
+}
+
+/** FRAGMENT_LOADING_COMPLETED: {request: FragmentRequest, response: ArrayBuffer, error}. */
+function onDashFragment(e) {
+  const r = e && e.request;
+  if (!r || e.error || !e.response || r.type !== "MediaSegment") return; // failures, init segments
+  const rep = r.representation || {};
+  const size = typeof e.response.byteLength === "number" ? e.response.byteLength : 0;
+  addFrag({
+    t: performance.now() - loadedAt,
+    seq: Number.isFinite(r.index) ? r.index : -1,
+    level: rep.id !== undefined ? rep.id : -1,
+    label: r.mediaType === "video" && rep.height ? `${rep.height}p` : String(r.mediaType || rep.id),
+    bytes: size || num(r.bytesLoaded),
+    ms: r.startDate && r.endDate ? r.endDate - r.startDate : 0,
+    url: typeof r.url === "string" ? r.url : "",
+    source: "cdn",
+    origin: "cdn",
+    via: "dash.js",
+  });
+}
+
+// ---- Shaka Player -------------------------------------------------------------------
+
+async function loadShaka() {
+  try {
+    await loadScript(SHAKA_BUILD);
+    return window.shaka || null;
+  } catch (err) {
+    console.warn("nearcast demo: Shaka Player did not load", err);
+    return null;
+  }
+}
+
+async function startShaka(shaka, shim) {
+  if (!shaka || !shaka.Player) {
+    fail(`page: Shaka Player did not load from ${SHAKA_BUILD} (is --vendor-shaka installed?)`);
+    return;
+  }
+  shaka.polyfill.installAll();
+  if (!shaka.Player.isBrowserSupported()) {
+    fail("page: this browser cannot run Shaka Player (no Media Source Extensions)");
+    return;
+  }
+  const player = new shaka.Player();
+  await player.attach(video);
+  const lock = opts.level !== null && Number.isInteger(opts.level);
+  player.configure({
+    streaming: {
+      // About maxBuffer seconds ahead, like hls.js's maxBufferLength; start
+      // (and resume after a stall) with about one segment, as hls.js does.
+      bufferingGoal: opts.maxBuffer,
+      rebufferingGoal: Math.min(2, opts.maxBuffer / 2),
+    },
+    abr: { enabled: !lock },
+  });
+
+  // The shim goes in before load(): it must see the first request.
+  const p2p = attachShim(shim, "attachShaka", (shimOpts) => shim.attachShaka(shaka, player, shimOpts));
+
+  const active = () => player.getVariantTracks().find((t) => t.active) || null;
+  view = {
+    rendition: () => {
+      const t = active();
+      return t ? { height: t.height, bitrate: t.videoBandwidth || t.bandwidth } : null;
+    },
+    pollRendition: true,
+    live: () => player.isLive(),
+    latency: () => {
+      if (!player.isLive()) return null;
+      const l = player.getStats().liveLatency;
+      return Number.isFinite(l) && l > 0 ? l : player.seekRange().end - video.currentTime;
+    },
+  };
+  player.addEventListener("downloadcompleted", (e) => onShakaDownload(shaka, e));
+  for (const type of ["adaptation", "variantchanged"]) player.addEventListener(type, () => setRendition(safe(view.rendition, null)));
+  player.addEventListener("error", (e) => {
+    const err = e.detail || {};
+    const text = shakaError(err);
+    if (err.severity === shaka.util.Error.Severity.CRITICAL) st.errors.push(text);
+    else warn(text);
+  });
+  window.addEventListener("pagehide", () => {
+    player.destroy();
+    if (p2p && typeof p2p.detach === "function") p2p.detach();
+    if (nc && typeof nc.destroy === "function") nc.destroy();
+  });
+  try {
+    await player.load(opts.src);
+  } catch (err) {
+    st.errors.push(`${shakaError(err)} (load ${opts.src})`);
+    return;
+  }
+  if (lock) {
+    const tracks = player.getVariantTracks().filter((t) => t.height).sort((a, b) => a.bandwidth - b.bandwidth);
+    if (tracks[opts.level]) player.selectVariantTrack(tracks[opts.level], true);
+  }
+  setRendition(safe(view.rendition, null));
+  autoplay();
+}
+
+function shakaError(err) {
+  if (!err || typeof err.code !== "number") return `shaka: ${message(err)}`;
+  return `shaka/${err.category}.${err.code}${err.message && !/^Shaka Error/.test(err.message) ? ": " + err.message : ""}`;
+}
+
+/** "downloadcompleted": {requestType, request, context: {type, stream, segment}, response}. */
+function onShakaDownload(shaka, e) {
+  const NE = shaka.net.NetworkingEngine;
+  const ctx = e.context || {};
+  if (e.requestType !== NE.RequestType.SEGMENT) return;
+  if (ctx.type !== undefined ? ctx.type !== NE.AdvancedRequestType.MEDIA_SEGMENT : !ctx.segment) return; // init segments
+  const res = e.response || {};
+  const stream = ctx.stream || {};
+  const seg = ctx.segment;
+  let seq = -1;
+  if (seg && typeof seg.getStartTime === "function") {
+    // Shaka does not expose sequence numbers: the segment's place in time.
+    const d = seg.getEndTime() - seg.getStartTime();
+    if (d > 0) seq = Math.round(seg.getStartTime() / d);
+  }
+  addFrag({
+    t: performance.now() - loadedAt,
+    seq,
+    level: stream.id !== undefined ? stream.id : -1,
+    label: stream.type === "video" && stream.height ? `${stream.height}p` : String(stream.type || stream.id),
+    bytes: res.data && typeof res.data.byteLength === "number" ? res.data.byteLength : 0,
+    ms: num(res.timeMs),
+    url: typeof res.uri === "string" ? res.uri : "",
+    source: "cdn",
+    origin: "cdn",
+    via: "shaka",
+  });
+}
+
+// ---- shared loading ---------------------------------------------------------------
+
+/** The adapter function each player needs from the shim. */
+const SHIM_ADAPTER = { hlsjs: "hlsConfig", dashjs: "attachDashjs", shaka: "attachShaka" };
+
+/** Loads the shim; on any failure returns null and notes why (plain player). */
 async function loadShim() {
   const url = opts.build === "script" ? "/nearcast/nearcast.js" : "/nearcast/nearcast.esm.js";
   try {
@@ -241,19 +577,26 @@ async function loadShim() {
     } else {
       mod = await import(url);
     }
-    if (!mod || typeof mod.hlsConfig !== "function") throw new Error("it exports no hlsConfig");
+    if (!mod) throw new Error("it exports nothing");
+    // hls.js needs hlsConfig, as before; dash.js and Shaka say which adapter
+    // is missing (attachShim) so that an older shim build is named as such.
+    if (opts.player === "hlsjs" && typeof mod.hlsConfig !== "function") throw new Error("it exports no hlsConfig");
     // The script build's global may be the module namespace ({hlsConfig,
     // isSupported, nearcast}) or the runtime object carrying hlsConfig.
     const runtime = mod.nearcast && typeof mod.nearcast.stats === "function" ? mod.nearcast : mod;
+    const fn = (name) => (typeof mod[name] === "function" ? mod[name] : typeof runtime[name] === "function" ? runtime[name] : undefined);
     st.shimLoaded = true;
     return {
-      hlsConfig: mod.hlsConfig,
-      isSupported: typeof mod.isSupported === "function" ? mod.isSupported : () => false,
+      url,
+      hlsConfig: fn("hlsConfig"),
+      attachDashjs: fn("attachDashjs"),
+      attachShaka: fn("attachShaka"),
+      isSupported: fn("isSupported") || (() => false),
       nearcast: runtime,
     };
   } catch (err) {
     console.warn("nearcast demo: shim did not load", err);
-    st.p2pNote = `P2P off: the player shim did not load (${url}: ${message(err)}); plain hls.js from the CDN.`;
+    st.p2pNote = `P2P off: the player shim did not load (${url}: ${message(err)}); plain ${playerName} from the CDN.`;
     return null;
   }
 }
@@ -286,24 +629,17 @@ function fail(msg) {
   console.error("nearcast demo:", msg);
 }
 
+function warn(text) {
+  st.warnings++;
+  st.lastWarning = text;
+  st.warningLog.push(text);
+  if (st.warningLog.length > 50) st.warningLog.shift();
+}
+
 // ---- segment attribution ------------------------------------------------------
 
-function onFragLoaded(data) {
-  const frag = data.frag;
-  if (!frag || typeof frag.sn !== "number") return; // init segments
-  const stats = frag.stats || {};
-  const loading = stats.loading || {};
-  const f = {
-    t: performance.now() - loadedAt,
-    seq: frag.sn,
-    level: frag.level,
-    bytes: num(stats.total) || num(stats.loaded) || (data.payload ? data.payload.byteLength : 0),
-    ms: loading.end && loading.start ? loading.end - loading.start : 0,
-    playlist: typeof frag.baseurl === "string" ? frag.baseurl : "",
-    source: "cdn",
-    origin: "cdn",
-    via: "hls.js",
-  };
+/** addFrag records a media segment the player loaded and matches it to an engine event. */
+function addFrag(f) {
   const i = st.pending.findIndex((ev) => matches(f, ev));
   if (i >= 0) attribute(f, st.pending.splice(i, 1)[0]);
   st.frags.push(f);
@@ -313,7 +649,7 @@ function onFragLoaded(data) {
 function subscribe(rt) {
   if (!rt || typeof rt.on !== "function") return;
   rt.on("segment", (ev) => {
-    const f = st.frags.findLast((f) => f.via === "hls.js" && matches(f, ev));
+    const f = st.frags.findLast((f) => f.via !== "engine" && matches(f, ev));
     if (f) {
       attribute(f, ev);
       updateRow(f);
@@ -332,11 +668,18 @@ function subscribe(rt) {
 }
 
 /**
- * matches tells whether engine event ev is about fragment f: the same
- * sequence number and, where the event carries them, the same size and media
- * playlist (the engine's swarm is the playlist URL unless swarmId is set).
+ * matches tells whether engine event ev is about fragment f. hls.js: the
+ * same sequence number and, where the event carries them, the same size and
+ * media playlist (the engine's swarm is the playlist URL unless swarmId is
+ * set). dash.js and Shaka number segments their own way: the same URL where
+ * the event carries one, else the same size, else the same number.
  */
 function matches(f, ev) {
+  if (f.via !== "hls.js") {
+    if (typeof ev.url === "string" && f.url) return ev.url.split("?")[0] === f.url.split("?")[0];
+    if (typeof ev.bytes === "number") return ev.bytes === f.bytes;
+    return ev.seq === f.seq;
+  }
   if (ev.seq !== f.seq) return false;
   if (typeof ev.bytes === "number" && ev.bytes !== f.bytes) return false;
   if (typeof ev.swarm === "string" && /^https?:/.test(ev.swarm) && f.playlist) {
@@ -354,24 +697,54 @@ function attribute(f, ev) {
 
 // ---- UI -------------------------------------------------------------------------
 
+/** link returns "?" + the page's query with changes applied (null deletes). */
+function link(changes) {
+  const p = new URLSearchParams(location.search);
+  for (const [k, v] of Object.entries(changes)) v === null ? p.delete(k) : p.set(k, v);
+  return "?" + p.toString();
+}
+
+function kindOf(src) {
+  return /\.mpd(\?|#|$)/i.test(src) ? "dash" : "hls";
+}
+
 function setupVariants() {
   const nav = $("variants");
-  const variant = (label, changes) => {
-    const p = new URLSearchParams(location.search);
-    for (const [k, v] of Object.entries(changes)) v === null ? p.delete(k) : p.set(k, v);
+  const variant = (label, changes, current) => {
     const a = document.createElement("a");
-    a.href = "?" + p.toString();
+    a.href = link(changes);
     a.textContent = label;
-    const current = Object.entries(changes).every(([k, v]) => params.get(k) === v);
+    if (current === undefined) current = Object.entries(changes).every(([k, v]) => params.get(k) === v);
     if (current) a.className = "current";
     nav.append(a);
   };
+  for (const [id, p] of Object.entries(PLAYERS)) {
+    // Keep the stream when the other player plays it, else take its default.
+    const keep = params.has("src") && p.plays.includes(kindOf(opts.src));
+    variant(p.name, { player: id === "hlsjs" ? null : id, src: keep ? opts.src : null }, opts.player === id);
+  }
+  nav.append(document.createTextNode(" |"));
   variant("P2P", { p2p: null });
   variant("CDN only", { p2p: "0" });
   variant("ESM", { build: null });
   variant("script tags", { build: "script" });
   variant("no WebRTC", { nortc: "1" });
   $("another").href = location.href;
+}
+
+/** Lists the streams the demo serves, each with a player that plays it. */
+function setupStreams() {
+  const box = $("streams");
+  if (!box) return;
+  const links = STREAMS.map((s) => {
+    const player = opts.player && PLAYERS[opts.player].plays.includes(s.kind) ? opts.player : s.kind === "dash" ? "dashjs" : "hlsjs";
+    const a = document.createElement("a");
+    a.href = link({ src: s.src, player: player === "hlsjs" ? null : player });
+    a.textContent = s.label;
+    if (s.src === opts.src) a.className = "current";
+    return a;
+  });
+  box.append("Streams: ", ...links.flatMap((a, i) => (i ? [" · ", a] : [a])));
 }
 
 function renderStatus(s) {
@@ -410,6 +783,7 @@ function tick() {
   const total = b.cdn + b.peer;
   st.samples.push({ t: (performance.now() - loadedAt) / 1000, cdn: b.cdn, peer: b.peer });
   if (st.samples.length > 3600) st.samples.splice(0, st.samples.length - 3600);
+  if (view.pollRendition || !st.rendition) setRendition(safe(view.rendition, null));
 
   renderStatus(s);
   $("share").textContent = total ? `${((100 * b.peer) / total).toFixed(1)} %` : "–";
@@ -426,19 +800,24 @@ function tick() {
 }
 
 function renderFacts(s) {
-  const level = hls && hls.levels && hls.levels[hls.currentLevel];
+  const r = st.rendition;
   const buffered = bufferAhead();
+  const latency = safe(() => view.latency(), null);
   const rows = [
+    ["player", playerName],
     ["stream", opts.src],
     ["build", `${opts.build}${opts.nortc ? ", nortc" : ""}`],
-    ["rendition", level ? `${level.height}p (${Math.round(level.bitrate / 1000)} kbit/s)` : "–"],
+    ["rendition", r ? `${r.height}p (${Math.round(r.bitrate / 1000)} kbit/s)${st.switches ? `, ${st.switches} switch${st.switches === 1 ? "" : "es"}` : ""}` : "–"],
     ["time", `${video.currentTime.toFixed(1)} / ${Number.isFinite(video.duration) ? video.duration.toFixed(1) : "–"} s${video.ended ? " (ended)" : ""}`],
     ["buffer ahead", `${buffered.toFixed(1)} s (max ${opts.maxBuffer} s)`],
+  ];
+  if (typeof latency === "number" && Number.isFinite(latency)) rows.push(["behind live edge", `${latency.toFixed(1)} s`]);
+  rows.push(
     ["first frame", st.firstPlayingMs === null ? "–" : `${st.firstPlayingMs} ms`],
     ["engine", s ? `fallbacks ${num(s.peerFallbacks)}, banned ${num(s.bannedPeers)}, uploads ${num(s.uploads)}, cache hits ${num(s.cacheSegments)}` : "–"],
     ["origin (all viewers)", st.origin ? `${fmtBytes(st.origin.bytes)} in ${st.origin.requests} requests` : "–"],
-    ["hls.js warnings", st.warnings ? `${st.warnings} (last: ${st.lastWarning})` : "0"],
-  ];
+    [`${playerName} warnings`, st.warnings ? `${st.warnings} (last: ${st.lastWarning})` : "0"],
+  );
   const dl = $("facts");
   dl.replaceChildren(...rows.flatMap(([k, v]) => [el("dt", k), el("dd", v)]));
 }
@@ -487,13 +866,12 @@ function updateRow(f) {
   if (tr) fillRow(tr, f, st.frags.indexOf(f) + 1);
 }
 function fillRow(tr, f, n) {
-  const level = hls && hls.levels && hls.levels[f.level];
   tr.className = `src-${f.source}`;
   tr.replaceChildren(
     el("td", String(n)),
     el("td", `${(f.t / 1000).toFixed(1)} s`),
     el("td", String(f.seq)),
-    el("td", level ? `${level.height}p` : String(f.level)),
+    el("td", f.label),
     el("td", f.source),
     el("td", f.via),
     el("td", fmtBytes(f.bytes), "num"),
@@ -568,6 +946,15 @@ function el(tag, text, cls) {
 
 function num(v) {
   return typeof v === "number" && Number.isFinite(v) ? v : 0;
+}
+
+/** safe returns fn(), or fallback when it throws (players throw before they are ready). */
+function safe(fn, fallback) {
+  try {
+    return fn();
+  } catch {
+    return fallback;
+  }
 }
 
 function positive(s, def) {

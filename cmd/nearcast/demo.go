@@ -30,6 +30,8 @@ type demoConfig struct {
 	dist            string
 	shim            string
 	vendor          string
+	vendorDashjs    string
+	vendorShaka     string
 	mounts          mountList
 	segmentMaxAge   time.Duration
 	logLevel        string
@@ -45,6 +47,8 @@ func (c *demoConfig) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.dist, "dist", "dist", "directory of nearcast.wasm and wasm_exec.js (make wasm), served at /nearcast/")
 	fs.StringVar(&c.shim, "shim", "player-shim/dist", "directory of the player shim builds (make shim), served at /nearcast/")
 	fs.StringVar(&c.vendor, "vendor", "player-shim/node_modules/hls.js/dist", "directory of the hls.js builds (npm ci in player-shim), served at /vendor/")
+	fs.StringVar(&c.vendorDashjs, "vendor-dashjs", "player-shim/node_modules/dashjs/dist", "directory of the dash.js builds (npm ci in player-shim), served at /vendor/dashjs/; optional: without it the page cannot offer player=dashjs")
+	fs.StringVar(&c.vendorShaka, "vendor-shaka", "player-shim/node_modules/shaka-player/dist", "directory of the Shaka Player builds (npm ci in player-shim), served at /vendor/shaka/; optional: without it the page cannot offer player=shaka")
 	fs.Var(&c.mounts, "mount", "extra static directory as /prefix/=dir; repeatable, or comma-separated")
 	fs.DurationVar(&c.segmentMaxAge, "segment-max-age", 0, "browser cache lifetime of media segments (0: no-store, so every CDN byte reaches /demo/origin)")
 	fs.StringVar(&c.logLevel, "log-level", "info", "log level: debug, info, warn, error")
@@ -95,41 +99,82 @@ func (m *mountList) Set(v string) error {
 }
 
 // servedDir is a directory the demo serves, the file that shows it was
-// built, and how to build it.
+// built, and how to build it. A directory with an offers text is optional:
+// without it the demo still starts, and the page cannot offer what it names.
 type servedDir struct {
 	flag, dir, file, fix string
+	offers               string
 }
 
 func (c *demoConfig) servedDirs() []servedDir {
 	return []servedDir{
-		{"--web", c.web, "index.html", "run nearcast demo from the repository root"},
-		{"--media", c.media, filepath.Join("vod", "master.m3u8"), `run "make media" first`},
-		{"--dist", c.dist, "nearcast.wasm", `run "make wasm" first`},
-		{"--shim", c.shim, "nearcast.esm.js", `run "make shim" first`},
-		{"--vendor", c.vendor, "hls.mjs", `run "make shim" first (npm ci in player-shim/ installs hls.js)`},
+		{"--web", c.web, "index.html", "run nearcast demo from the repository root", ""},
+		{"--media", c.media, filepath.Join("vod", "master.m3u8"), `run "make media" first`, ""},
+		{"--dist", c.dist, "nearcast.wasm", `run "make wasm" first`, ""},
+		{"--shim", c.shim, "nearcast.esm.js", `run "make shim" first`, ""},
+		{"--vendor", c.vendor, "hls.mjs", `run "make shim" first (npm ci in player-shim/ installs hls.js)`, ""},
+		{"--vendor-dashjs", c.vendorDashjs, dashjsBuild, `run "make shim" first (npm ci in player-shim/ installs dash.js)`, "player=dashjs"},
+		{"--vendor-shaka", c.vendorShaka, shakaBuild, `run "make shim" first (npm ci in player-shim/ installs shaka-player)`, "player=shaka"},
 	}
 }
 
+// The player builds the demo page loads, relative to --vendor-dashjs and
+// --vendor-shaka (examples/demo.js names the same files).
+const (
+	dashjsBuild = "modern/umd/dash.all.min.js" // UMD: the global dashjs
+	shakaBuild  = "shaka-player.compiled.js"   // the global shaka
+)
+
 // check reports every missing directory at once, each with the command that
 // makes it. A directory without its usual file is only worth a warning: the
-// page falls back (no shim: plain hls.js; no sample stream: ?src=).
+// page falls back (no shim: plain hls.js; no sample stream: ?src=). So is a
+// missing optional directory (dash.js, Shaka) or sample packaging: one
+// warning lists what the page cannot offer without them.
 func (c *demoConfig) check(log *slog.Logger) error {
 	var errs []error
+	var cannot []string
 	for _, d := range c.servedDirs() {
-		if fi, err := os.Stat(d.dir); err != nil || !fi.IsDir() {
+		want := filepath.Join(d.dir, d.file)
+		switch dirOK := isDir(d.dir); {
+		case !dirOK && d.offers != "":
+			cannot = append(cannot, fmt.Sprintf("%s (%s: directory %s not found: %s, or set %s)", d.offers, d.flag, d.dir, d.fix, d.flag))
+		case !dirOK:
 			errs = append(errs, fmt.Errorf("%s: directory %s not found: %s, or set %s", d.flag, d.dir, d.fix, d.flag))
-			continue
-		}
-		if want := filepath.Join(d.dir, d.file); !exists(want) {
+		case exists(want):
+		case d.offers != "":
+			cannot = append(cannot, fmt.Sprintf("%s (%s: %s not found: %s)", d.offers, d.flag, want, d.fix))
+		default:
 			log.Warn(want+" not found: "+d.fix, "flag", d.flag)
 		}
 	}
+	if isDir(c.media) {
+		for _, s := range demoSamples {
+			if want := filepath.Join(c.media, filepath.FromSlash(s.file)); !exists(want) {
+				cannot = append(cannot, fmt.Sprintf("%s (--media: %s not found: run \"make media\" first)", s.offers, want))
+			}
+		}
+	}
+	if len(cannot) > 0 {
+		log.Warn("the demo page cannot offer " + strings.Join(cannot, "; "))
+	}
 	for _, m := range c.mounts {
-		if fi, err := os.Stat(m.dir); err != nil || !fi.IsDir() {
+		if !isDir(m.dir) {
 			errs = append(errs, fmt.Errorf("--mount %s: directory %s not found", m.prefix, m.dir))
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// demoSamples are the packagings of the sample stream besides vod/ (make
+// media, scripts/make-media.sh), relative to --media.
+var demoSamples = []struct{ file, offers string }{
+	{"dash/manifest.mpd", "the DASH sample, player=dashjs and player=shaka without src="},
+	{"hls-fmp4/master.m3u8", "the fMP4 HLS sample"},
+}
+
+func isDir(name string) bool {
+	fi, err := os.Stat(name)
+	return err == nil && fi.IsDir()
 }
 
 func exists(name string) bool {
@@ -138,7 +183,7 @@ func exists(name string) bool {
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("demo", "Serve the demo page, the browser engine, hls.js, a sample stream and the signaling server on one port.", stderr)
+	fs := newFlagSet("demo", "Serve the demo page, the browser engine, hls.js (dash.js and Shaka when installed), the sample streams and the signaling server on one port.", stderr)
 	var cfg demoConfig
 	cfg.register(fs)
 	if err := parseFlags(fs, args); err != nil {
@@ -189,8 +234,11 @@ func (a *afterFirstLine) Write(p []byte) (int, error) {
 //	/            the demo page (--web)
 //	/nearcast/   nearcast.wasm, wasm_exec.js (--dist), then the shim builds (--shim)
 //	/vendor/     hls.js builds (--vendor)
+//	/vendor/dashjs/  dash.js builds (--vendor-dashjs; optional)
+//	/vendor/shaka/   Shaka Player builds (--vendor-shaka; optional)
 //	/media/      the sample media (--media), every byte counted
 //	/media/live/ a looping live stream made from the sample (live.go)
+//	/media/dash/, /media/hls-fmp4/  the sample as DASH and as fMP4 HLS (under /media/)
 //	/demo/origin GET {"bytes":N,"requests":M} served under /media/; DELETE resets
 //	/announce, /healthz, /metrics   the signaling server
 //	--mount prefixes
@@ -202,17 +250,29 @@ func newDemoHandler(cfg *demoConfig, sig *signaling.Server) (http.Handler, error
 		return nil, err
 	}
 	mux := http.NewServeMux()
+	// taken holds the prefixes a --mount may not reuse.
+	taken := map[string]bool{"/demo/": true, sig.Path() + "/": true}
+	route := func(p string, h http.Handler) {
+		mux.Handle(p, h)
+		taken[p] = true
+	}
+	vendor := func(dir string) http.Handler { return static(filesOnly{http.Dir(dir)}, revalidate) }
 	mux.Handle("/", static(http.Dir(cfg.web), revalidate))
-	mux.Handle("/nearcast/", http.StripPrefix("/nearcast", static(filesOnly{http.Dir(cfg.dist), http.Dir(cfg.shim)}, revalidate)))
-	mux.Handle("/vendor/", http.StripPrefix("/vendor", static(filesOnly{http.Dir(cfg.vendor)}, revalidate)))
-	mux.Handle("/media/", http.StripPrefix("/media", origin.count(media)))
-	mux.Handle("/media/live/", http.StripPrefix("/media", origin.count(live)))
+	route("/nearcast/", http.StripPrefix("/nearcast", static(filesOnly{http.Dir(cfg.dist), http.Dir(cfg.shim)}, revalidate)))
+	route("/vendor/", http.StripPrefix("/vendor", vendor(cfg.vendor)))
+	route("/vendor/dashjs/", http.StripPrefix("/vendor/dashjs", vendor(cfg.vendorDashjs)))
+	route("/vendor/shaka/", http.StripPrefix("/vendor/shaka", vendor(cfg.vendorShaka)))
+	route("/media/", http.StripPrefix("/media", origin.count(media)))
+	route("/media/live/", http.StripPrefix("/media", origin.count(live)))
+	// TODO(live-dash): mount the live DASH stream here, counted like /media/live/:
+	//	liveDASH, err := newLiveDASHHandler(filepath.Join(cfg.media, "dash"), &cfg.live, media)
+	//	route("/media/live-dash/", http.StripPrefix("/media", origin.count(liveDASH)))
+	// (the handler sees /live-dash/...; the page links /media/live-dash/manifest.mpd).
 	mux.Handle("GET /demo/origin", &origin)
 	mux.Handle("DELETE /demo/origin", &origin)
 	mux.Handle(sig.Path(), sig)
 	mux.Handle("/healthz", sig)
 	mux.Handle("/metrics", sig)
-	taken := map[string]bool{"/nearcast/": true, "/vendor/": true, "/media/": true, "/demo/": true, sig.Path() + "/": true}
 	for _, m := range cfg.mounts {
 		if taken[m.prefix] {
 			return nil, fmt.Errorf("--mount %s: prefix already in use", m.prefix)
