@@ -22,31 +22,22 @@
 // `Hls.DefaultConfig.loader`. When the engine fails a request it owned, that
 // request is retried once through the player's loader instead of erroring.
 //
-// This file imports only the core: adapters never import each other.
+// This file imports only the core and the shared helpers (common.js): adapters
+// never import each other.
 
 import { ErrorCode, toError } from "./core.js";
+import {
+  DEFAULT_MAX_DEADLINE_MS, finite, transferTiming, engineBytes, freshBuffer, createCdnModel, holdMs,
+  deadlineMs, pageMedia, pathOf, safeCancel,
+} from "./common.js";
 
-// When LoadResult.firstByteMs is unknown (0), the share of transferMs counted as
-// time to first byte.
-const TTFB_SHARE = 0.1;
-// Deadline bounds (ms) handed to the engine.
-const DEFAULT_MAX_DEADLINE_MS = 30000;
+// Shared with the other adapters; re-exported for the hls.js adapter's callers.
+export { createCdnModel, holdMs, deadlineMs, bufferedAhead } from "./common.js";
+
 // How many following fragments to announce as `upcoming`.
 const UPCOMING = 2;
 // Bound on remembered playlists (live streams refresh details; keys are URLs).
 const MAX_PLAYLISTS = 32;
-// While the engine is starting, a fragment the player does not need soon waits
-// for it (see holdMs). The reserve kept for a CDN fetch mirrors the engine's for
-// the player's estimate: the expected time plus half again, at least
-// CDN_SAFETY_MS; DEFAULT_CDN_RESERVE_MS
-// before any CDN load has been timed. PEER_ROOM_MS is left to the engine to get
-// the fragment from a peer; MAX_HOLD_MS bounds any wait.
-const CDN_SAFETY_MS = 500;
-const DEFAULT_CDN_RESERVE_MS = 1500;
-const PEER_ROOM_MS = 500;
-const MAX_HOLD_MS = 3000;
-// Weight of a new sample in the CDN model's moving averages.
-const CDN_EWMA = 0.3;
 
 /**
  * newLoadStats returns an object of hls.js's LoadStats shape.
@@ -88,9 +79,6 @@ function copyStats(dst, src) {
   }
 }
 
-const finite = (v) => typeof v === "number" && Number.isFinite(v);
-const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
-
 /**
  * applyTiming fills stats.loading and the byte counters for a successful engine
  * load so that hls.js's bandwidth estimator sees the REAL transfer, not the time
@@ -111,11 +99,7 @@ const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
  * start ≤ first ≤ end always holds.
  */
 export function applyTiming(stats, bytes, result, wallMs, now) {
-  const transfer = finite(result?.transferMs) && result.transferMs > 0 ? result.transferMs : Math.max(0, wallMs);
-  const ttfb =
-    finite(result?.firstByteMs) && result.firstByteMs > 0
-      ? Math.min(result.firstByteMs, transfer)
-      : transfer * TTFB_SHARE;
+  const { transfer, ttfb } = transferTiming(result, wallMs);
   stats.loading.end = now;
   // now − transfer ≥ 0 for any transfer made by this page; the floor only guards
   // against bogus engine numbers (a zero start would read as "not started").
@@ -124,86 +108,6 @@ export function applyTiming(stats, bytes, result, wallMs, now) {
   stats.loaded = stats.total = bytes;
   const streaming = stats.loading.end - stats.loading.first;
   stats.bwEstimate = streaming > 0 ? (bytes * 8000) / streaming : 0;
-}
-
-/**
- * createCdnModel learns the CDN's speed from the player's own fragment loads
- * (time to first byte, bytes per ms, bytes per second of media), so that a
- * viewer that has just joined can tell the engine how long a CDN fetch would
- * take (LoadRequest.cdnMs) before the engine has timed the CDN itself.
- */
-export function createCdnModel() {
-  let ttfb = NaN; // ms
-  let rate = NaN; // bytes per ms
-  let perSec = NaN; // bytes per second of media
-  const avg = (old, v) => (finite(old) ? old + CDN_EWMA * (v - old) : v);
-  const bytes = (durationSec) =>
-    finite(perSec) && finite(durationSec) && durationSec > 0 ? perSec * durationSec : undefined;
-  return {
-    /** observe takes the stats of a completed player load of `durationSec` of media. */
-    observe(stats, durationSec) {
-      const l = stats?.loading;
-      const bytes = stats?.loaded;
-      if (!l || !finite(bytes) || bytes <= 0 || !(l.start > 0) || !(l.end >= l.start)) return;
-      const first = l.first >= l.start && l.first <= l.end ? l.first : l.start;
-      ttfb = avg(ttfb, first - l.start);
-      rate = avg(rate, bytes / Math.max(1, l.end - first));
-      if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, bytes / durationSec);
-    },
-    /** bytes is the expected size of a fragment of `durationSec`, or undefined. */
-    bytes,
-    /** estimate is the expected CDN time (ms) of a fragment of `durationSec`, or undefined. */
-    estimate(durationSec) {
-      const size = bytes(durationSec);
-      return finite(rate) && finite(size) ? ttfb + size / rate : undefined;
-    },
-  };
-}
-
-/**
- * holdMs is how long a fragment request may wait for an engine that is still
- * starting: its deadline minus the CDN reserve and the room left for a peer,
- * at most MAX_HOLD_MS. Zero or less means "do not wait: use the player's loader".
- */
-export function holdMs(deadline, cdnMs) {
-  const reserve = finite(cdnMs) && cdnMs >= 0 ? cdnMs + Math.max(CDN_SAFETY_MS, cdnMs / 2) : DEFAULT_CDN_RESERVE_MS;
-  return Math.min(MAX_HOLD_MS, deadline - reserve - PEER_ROOM_MS);
-}
-
-/**
- * deadlineMs is the time until the player needs `frag`: (frag.start − currentTime)
- * in media time, but no later than the end of the buffered range that holds
- * currentTime (playback stops there: nothing buffered means "now" — the first
- * fragments, a seek, the start of a live stream whose currentTime is not set
- * yet), divided by the playback rate, bounded to [0, maxMs]. Without a media
- * element (or with a fragment of unknown start) it is one fragment duration.
- */
-export function deadlineMs(frag, media, maxMs) {
-  const dur = finite(frag?.duration) && frag.duration > 0 ? frag.duration * 1000 : 0;
-  if (!media || !finite(media.currentTime) || !finite(frag?.start)) {
-    return Math.round(clamp(dur, 0, maxMs));
-  }
-  const rate = finite(media.playbackRate) && media.playbackRate > 0 ? media.playbackRate : 1;
-  let ahead = frag.start - media.currentTime;
-  const buffered = bufferedAhead(media);
-  if (buffered !== null) ahead = Math.min(ahead, buffered);
-  return Math.round(clamp((ahead * 1000) / rate, 0, maxMs));
-}
-
-/**
- * bufferedAhead is how many seconds of media are buffered from currentTime on
- * (0 when currentTime is in no buffered range), or null when the element does
- * not tell (no TimeRanges).
- */
-export function bufferedAhead(media) {
-  const b = media?.buffered;
-  if (!b || typeof b.length !== "number" || typeof b.start !== "function" || typeof b.end !== "function") return null;
-  const t = media.currentTime;
-  for (let i = 0; i < b.length; i++) {
-    // A small tolerance: playback may sit a hair before the first range.
-    if (b.start(i) <= t + 0.1 && t < b.end(i)) return b.end(i) - t;
-  }
-  return 0;
 }
 
 /**
@@ -244,23 +148,6 @@ export function owns(context) {
   return true;
 }
 
-// freshBuffer returns an ArrayBuffer holding exactly the view's bytes: the view's
-// own buffer when it spans it exactly (the engine gives us a fresh copy we own),
-// else a copy.
-function freshBuffer(u8) {
-  const b = u8.buffer;
-  if (b instanceof ArrayBuffer && u8.byteOffset === 0 && u8.byteLength === b.byteLength) return b;
-  return u8.slice().buffer;
-}
-
-function pathOf(url) {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return String(url).split("?")[0];
-  }
-}
-
 /**
  * createHlsAdapter builds the hls.js adapter on a core.
  * @param {ReturnType<import("./core.js").createCore>} core
@@ -289,12 +176,7 @@ export function createHlsAdapter(core, Hls, options = {}) {
   function findMedia() {
     if (adapter.media) return adapter.media;
     if (adapter.hls?.media) return adapter.hls.media;
-    const doc = globalThis.document;
-    if (doc?.querySelectorAll) {
-      const els = doc.querySelectorAll("video, audio");
-      if (els.length === 1) return els[0];
-    }
-    return null;
+    return pageMedia();
   }
 
   function rememberDetails(details) {
@@ -494,16 +376,16 @@ export function createHlsAdapter(core, Hls, options = {}) {
     }
 
     _engineSuccess(req, result, start, maxLoad) {
-      const data = result?.data;
       const want = req.end !== undefined ? req.end - req.start : -1;
       // Never hand hls.js an empty, detached or wrongly sized segment: that is how
       // players die (see TESTING.md, "The peer to beat"). Treat it as a failure.
-      if (!ArrayBuffer.isView(data) || data.byteLength === 0 || (want >= 0 && data.byteLength !== want)) {
+      const u8 = engineBytes(result, want);
+      if (!u8) {
+        const data = result?.data;
         const got = ArrayBuffer.isView(data) ? data.byteLength : typeof data;
         this._fallback({ code: ErrorCode.INTERNAL, message: `engine returned ${got} bytes for seq ${req.seq}` }, start, maxLoad);
         return;
       }
-      const u8 = data instanceof Uint8Array ? data : new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
       const buf = freshBuffer(u8);
       const now = core.now();
       const stats = this.stats;
@@ -728,10 +610,3 @@ export function createHlsAdapter(core, Hls, options = {}) {
   return { fLoader: NearcastFragmentLoader, attach, detach, attachMedia, findMedia, toRequest, adapter };
 }
 
-function safeCancel(call) {
-  try {
-    call.cancel?.();
-  } catch {
-    /* the engine call is over either way */
-  }
-}

@@ -1,14 +1,17 @@
 // nearcast player shim: entry point.
 //
-// ESM:   import { hlsConfig, isSupported, nearcast } from "/nearcast/nearcast.esm.js";
+// ESM:   import { hlsConfig, attachDashjs, attachShaka, isSupported, nearcast } from "/nearcast/nearcast.esm.js";
 // Script tag (dist/nearcast.js): window.nearcast holds the same API, e.g.
 //        const { hlsConfig, isSupported, nearcast } = window.nearcast;
-//        or simply nearcast.hlsConfig(...), nearcast.stats().
+//        or simply nearcast.hlsConfig(...), nearcast.attachDashjs(...), nearcast.stats().
 //
-// One engine per page: the first hlsConfig() call starts it with its options.
+// One engine per page: the first hlsConfig(), attachDashjs() or attachShaka()
+// call schedules it with its options.
 
 import { createCore, isSupported, setModuleBaseURL, State } from "./core.js";
 import { createHlsAdapter } from "./hls.js";
+import { createDashjsAdapter } from "./dashjs.js";
+import { createShakaAdapter } from "./shaka.js";
 
 // build.mjs defines this as "esm" or "iife"; unbundled (tests) it is undefined.
 const FORMAT = globalThis.__NEARCAST_FORMAT__ === "iife" ? "iife" : "esm";
@@ -21,12 +24,31 @@ if (FORMAT === "iife") {
 }
 
 const core = createCore();
-/** @type {Map<Function, ReturnType<typeof createHlsAdapter>>} fLoader class → adapter */
+/** @type {Map<Function, ReturnType<typeof createHlsAdapter>>} fLoader class → hls.js adapter */
 const adapters = new Map();
 /** @type {ReturnType<typeof createHlsAdapter> | null} */
 let lastAdapter = null;
-/** @type {any} set by nearcast.attachMedia(); applies to later hlsConfig() calls too */
+/**
+ * Every adapter of the page (hls.js, dash.js, Shaka), in attach order: each has
+ * findMedia(), attachMedia(el) and detach().
+ * @type {Set<{findMedia(): any, attachMedia(el: any): void, detach(): void}>}
+ */
+const attached = new Set();
+/** @type {any} the adapter attached last */
+let lastAttached = null;
+/** @type {any} set by nearcast.attachMedia(); applies to later adapters too */
 let media = null;
+
+function track(a) {
+  if (media) a.attachMedia(media);
+  attached.add(a);
+  lastAttached = a;
+}
+
+function untrack(a) {
+  attached.delete(a);
+  if (lastAttached === a) lastAttached = [...attached].pop() ?? null;
+}
 
 /**
  * hlsConfig returns the hls.js config fragment `{ fLoader }` and starts the engine
@@ -37,11 +59,58 @@ let media = null;
  */
 export function hlsConfig(Hls, options = {}) {
   const a = createHlsAdapter(core, Hls, options);
-  if (media) a.attachMedia(media);
+  track(a);
   adapters.set(a.fLoader, a);
   lastAdapter = a;
   scheduleStart(options);
   return { fLoader: a.fLoader };
+}
+
+/**
+ * attachDashjs plugs the engine into a dash.js 5 MediaPlayer and starts the
+ * engine (once per page). Call it before player.initialize(video, url, autoplay):
+ * dash.js applies MediaPlayer.extend() to the loaders it creates afterwards.
+ *   const player = dashjs.MediaPlayer().create();
+ *   attachDashjs(dashjs, player, { trackers: ["wss://host/announce"] });
+ *   player.initialize(video, url, true);
+ * @param {any} dashjs the dash.js namespace
+ * @param {any} player dashjs.MediaPlayer().create()
+ * @param {import("../types/nearcast").NearcastOptions} options
+ * @returns {{detach(): void}}
+ */
+export function attachDashjs(dashjs, player, options = {}) {
+  const a = createDashjsAdapter(core, dashjs, player, options);
+  track(a);
+  scheduleStart(options);
+  return handle(a);
+}
+
+/**
+ * attachShaka plugs the engine into a shaka.Player (DASH and HLS content) and
+ * starts the engine (once per page). Call it before player.load(url).
+ *   const player = new shaka.Player();
+ *   await player.attach(video);
+ *   attachShaka(shaka, player, { trackers: ["wss://host/announce"] });
+ *   await player.load(url);
+ * @param {any} shaka the Shaka Player namespace
+ * @param {any} player a shaka.Player
+ * @param {import("../types/nearcast").NearcastOptions} options
+ * @returns {{detach(): void}}
+ */
+export function attachShaka(shaka, player, options = {}) {
+  const a = createShakaAdapter(core, shaka, player, options);
+  track(a);
+  scheduleStart(options);
+  return handle(a);
+}
+
+function handle(a) {
+  return {
+    detach() {
+      a.detach();
+      untrack(a);
+    },
+  };
 }
 
 /** How long the engine's start waits at most for the player's first fragment. */
@@ -51,10 +120,12 @@ const START_FALLBACK_MS = 3000;
 let startNow = null;
 
 /**
- * scheduleStart starts the engine once the player has loaded its first fragment
+ * scheduleStart starts the engine once the player has loaded its first segment
  * itself and, when the media element is known, shown its first frame (or after
  * START_FALLBACK_MS, or at once with options.startDelay === 0): compiling the
  * WASM must not compete with the first frame, which comes from the CDN anyway.
+ * Any adapter triggers it: each emits "player-segment" for the segments its
+ * player's own loader fetched, and tells its media element (findMedia).
  */
 function scheduleStart(options) {
   if (startNow) return;
@@ -76,7 +147,7 @@ function scheduleStart(options) {
   // below HAVE_FUTURE_DATA; an autoplaying element is already un-paused then).
   const afterFirstFragment = () => {
     core.off("player-segment", afterFirstFragment);
-    const el = media ?? lastAdapter?.media ?? globalThis.document?.querySelector?.("video, audio");
+    const el = media ?? lastAttached?.findMedia?.() ?? globalThis.document?.querySelector?.("video, audio");
     if (el && typeof el.addEventListener === "function" && !(el.readyState >= 3)) {
       el.addEventListener("playing", first, { once: true });
       return;
@@ -93,6 +164,8 @@ function adapterFor(hls) {
 
 export const nearcast = {
   hlsConfig,
+  attachDashjs,
+  attachShaka,
   isSupported,
   /** Engine counters plus `{ready, supported, state}`; player loads count as CDN. */
   stats: () => core.stats(),
@@ -107,14 +180,17 @@ export const nearcast = {
     adapterFor(hls)?.attach(hls);
     return hls;
   },
-  /** Use this media element for deadlines (instead of the page's only <video>). */
+  /** Use this media element for deadlines (instead of the player's or the page's only one). */
   attachMedia(el) {
     media = el ?? null;
-    lastAdapter?.attachMedia(media);
+    lastAttached?.attachMedia(media);
   },
-  /** Close the engine; later fragment loads go to the player's own loader. */
+  /** Close the engine and detach every adapter; later loads go to the players' own loaders. */
   destroy() {
-    for (const a of adapters.values()) a.detach();
+    for (const a of [...attached]) {
+      a.detach();
+      untrack(a);
+    }
     return core.destroy();
   },
   /**
@@ -135,7 +211,7 @@ export const nearcast = {
     return core.version;
   },
 };
-// So that `const { hlsConfig, isSupported, nearcast } = window.nearcast` works too.
+// So that `const { hlsConfig, attachDashjs, isSupported, nearcast } = window.nearcast` works too.
 nearcast.nearcast = nearcast;
 
 export { isSupported };
