@@ -238,6 +238,7 @@ func (a *afterFirstLine) Write(p []byte) (int, error) {
 //	/vendor/shaka/   Shaka Player builds (--vendor-shaka; optional)
 //	/media/      the sample media (--media), every byte counted
 //	/media/live/ a looping live stream made from the sample (live.go)
+//	/media/live-dash/ the same as live DASH, from the DASH sample (livedash.go)
 //	/media/dash/, /media/hls-fmp4/  the sample as DASH and as fMP4 HLS (under /media/)
 //	/demo/origin GET {"bytes":N,"requests":M} served under /media/; DELETE resets
 //	/announce, /healthz, /metrics   the signaling server
@@ -246,6 +247,10 @@ func newDemoHandler(cfg *demoConfig, sig *signaling.Server) (http.Handler, error
 	var origin originCounter
 	media := static(http.Dir(cfg.media), mediaCache(cfg.segmentMaxAge))
 	live, err := newLiveHandler(filepath.Join(cfg.media, "vod"), &cfg.live, media)
+	if err != nil {
+		return nil, err
+	}
+	liveDASH, err := newLiveDASHHandler(filepath.Join(cfg.media, "dash"), &cfg.live, media)
 	if err != nil {
 		return nil, err
 	}
@@ -264,10 +269,9 @@ func newDemoHandler(cfg *demoConfig, sig *signaling.Server) (http.Handler, error
 	route("/vendor/shaka/", http.StripPrefix("/vendor/shaka", vendor(cfg.vendorShaka)))
 	route("/media/", http.StripPrefix("/media", origin.count(media)))
 	route("/media/live/", http.StripPrefix("/media", origin.count(live)))
-	// TODO(live-dash): mount the live DASH stream here, counted like /media/live/:
-	//	liveDASH, err := newLiveDASHHandler(filepath.Join(cfg.media, "dash"), &cfg.live, media)
-	//	route("/media/live-dash/", http.StripPrefix("/media", origin.count(liveDASH)))
-	// (the handler sees /live-dash/...; the page links /media/live-dash/manifest.mpd).
+	// The live DASH stream made from the DASH sample (livedash.go), counted
+	// like /media/live/; the page links /media/live-dash/manifest.mpd.
+	route("/media/live-dash/", http.StripPrefix("/media", origin.count(liveDASH)))
 	mux.Handle("GET /demo/origin", &origin)
 	mux.Handle("DELETE /demo/origin", &origin)
 	mux.Handle(sig.Path(), sig)

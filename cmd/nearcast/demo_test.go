@@ -406,6 +406,22 @@ func TestDemoCountsDASHAndFMP4Bytes(t *testing.T) {
 	}
 }
 
+// The live DASH stream is mounted at /media/live-dash/ (its own tests are
+// in livedash_test.go): the test sample's MPD has no SegmentTemplate, so the
+// handler, not the mux, answers — with its reason.
+func TestDemoMountsLiveDASH(t *testing.T) {
+	_, args := demoDirs(t)
+	base := "http://" + startDemo(t, args)
+	c := newTestClient(t)
+	resp, body := get(t, c, base+"/media/live-dash/manifest.mpd")
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusOK {
+		t.Fatalf("/media/live-dash/manifest.mpd over a sample without a SegmentTemplate: %s %q", resp.Status, body)
+	}
+	if resp, _ := get(t, c, base+"/media/live-dash/none"); resp.StatusCode == http.StatusOK {
+		t.Errorf("/media/live-dash/none: %s", resp.Status)
+	}
+}
+
 func TestDemoRejectsBadMounts(t *testing.T) {
 	root, args := demoDirs(t)
 	for _, m := range []string{
