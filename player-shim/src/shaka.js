@@ -19,9 +19,10 @@
 //     does not carry it).
 //
 // Only SEGMENT requests of AdvancedRequestType.MEDIA_SEGMENT for a video or
-// audio stream, first attempts, plain GETs without low-latency streaming
-// (streamDataCallback) and without headers besides Range, with a stable
-// identity (see dashIdentity / hlsIdentity), go to the engine. Manifests,
+// audio stream, first attempts, plain GETs outside low-latency mode (whose
+// streamDataCallback appends chunks as they arrive) and without headers
+// besides Range, with a stable identity (see dashIdentity / hlsIdentity), go
+// to the engine. Manifests,
 // playlists, init segments, licences, keys, text, retries and everything else
 // go to Shaka's own HTTP plugin (HttpFetchPlugin where supported, else
 // HttpXHRPlugin — the choice Shaka makes), and so does every request when the
@@ -373,13 +374,28 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
     const [uri, request, requestType] = args;
     if (requestType !== SEG || !context || context.type !== MEDIA || !context.segment) return false;
     if (!MEDIA_TYPES.has(context.stream?.type)) return false;
-    if (request.attempt > 0 || request.streamDataCallback || request.body) return false;
+    if (request.attempt > 0 || request.body) return false;
+    // Low-latency streaming appends each chunk as it arrives: that is
+    // Shaka's own loader's job. Otherwise a streamDataCallback (Shaka's
+    // segment prefetch sets one) gets the whole segment at once.
+    if (request.streamDataCallback && lowLatency()) return false;
     if ((request.method ?? "GET") !== "GET") return false;
     if (typeof uri !== "string" || !/^https?:\/\//i.test(uri)) return false;
     for (const k in request.headers ?? {}) {
       if (request.headers[k] && k.toLowerCase() !== "range") return false;
     }
     return true;
+  }
+
+  // lowLatency mirrors Shaka's StreamingEngine: chunked low-latency loads
+  // happen when lowLatencyMode is configured (Shaka 5's default) AND the
+  // manifest is a low-latency one.
+  function lowLatency() {
+    try {
+      return !!player.getConfiguration?.()?.streaming?.lowLatencyMode && !!player.getManifest?.()?.isLowLatency;
+    } catch {
+      return true; // cannot tell: leave chunked loads to Shaka
+    }
   }
 
   function isSegment(args, context) {
@@ -538,18 +554,30 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
       const { transfer, ttfb } = transferTiming(result, core.now() - start);
       // Shaka's CMCD and stats read the request's time to first byte.
       request.timeToFirstByte = Math.round(ttfb);
-      this.settle(true, {
-        uri,
-        originalUri: uri,
-        data: freshBuffer(u8),
-        status: 200,
-        headers: {},
-        // The real transfer of these bytes (for a cache hit, the original one):
-        // what Shaka's bandwidth estimator samples.
-        timeMs: transfer,
-        fromCache: false,
-        originalRequest: request,
-      });
+      const done = () =>
+        this.settle(true, {
+          uri,
+          originalUri: uri,
+          data: freshBuffer(u8),
+          status: 200,
+          headers: {},
+          // The real transfer of these bytes (for a cache hit, the original one):
+          // what Shaka's bandwidth estimator samples.
+          timeMs: transfer,
+          fromCache: false,
+          originalRequest: request,
+        });
+      const streamData = request.streamDataCallback;
+      if (typeof streamData !== "function") {
+        done();
+        return;
+      }
+      // Shaka's segment prefetch reads the body through this callback too:
+      // it gets the whole segment as one chunk (a copy of its own), as
+      // Shaka's fetch plugin hands over a body that arrives at once.
+      Promise.resolve()
+        .then(() => streamData(new Uint8Array(freshBuffer(u8))))
+        .then(done, (err) => this.settle(false, err));
     }
 
     fallback(err) {
@@ -604,7 +632,13 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
 
   /** load serves a request stamped by this player's filter. */
   function load(args, context) {
-    if (!owns(args, context)) return passThrough(args, context);
+    if (!owns(args, context)) {
+      if (isSegment(args, context)) {
+        const [, request] = args;
+        core.log(`Shaka's own loader: ${args[0]} (attempt ${request?.attempt}, low latency ${lowLatency()}, headers ${Object.keys(request?.headers ?? {}).join(",") || "none"})`);
+      }
+      return passThrough(args, context);
+    }
     return new ShakaLoad(args, context).start();
   }
 

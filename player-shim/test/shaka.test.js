@@ -520,12 +520,38 @@ test("requests the engine must not take: retries, low-latency streaming, other h
   const mk = () => NE.makeRequest(ref.getUris(), player.getConfiguration().streaming.retryParameters);
   const withHeader = mk();
   withHeader.headers["CMCD-Request"] = "ot=v";
+  // A low-latency manifest with lowLatencyMode (Shaka 5's default) on.
+  player.configure({ streaming: { lowLatencyMode: true } });
+  player.getManifest = () => ({ isLowLatency: true });
   const streaming = NE.makeRequest(ref.getUris(), player.getConfiguration().streaming.retryParameters, async () => {});
   for (const r of [withHeader, streaming]) {
     const res = await settle(net.request(SEGMENT, r, { type: MEDIA_SEGMENT, stream: video, segment: ref }));
     assert.equal(res.ok, true);
   }
   assert.equal(bridge.calls.length, 0);
+  a.detach();
+});
+
+test("segment prefetch (a streamDataCallback, not a low-latency manifest): the engine serves it, the callback gets the bytes", async () => {
+  const { player, bridge, a } = await setup({ respond: (c) => c.resolve(result(bytes(20000, 7))) });
+  player.configure({ streaming: { lowLatencyMode: true } }); // Shaka 5's default; the manifest is not low-latency
+  const { video } = await parse(player, shaka.dash.DashParser, MPD);
+  cdnRequests = [];
+  const ref = video.segmentIndex.get(1);
+  /** @type {Uint8Array[]} */
+  const chunks = [];
+  const request = NE.makeRequest(ref.getUris(), player.getConfiguration().streaming.retryParameters, async (data) => {
+    chunks.push(new Uint8Array(data));
+  });
+  const res = await settle(player.getNetworkingEngine().request(SEGMENT, request, { type: MEDIA_SEGMENT, stream: video, segment: ref }));
+  assert.equal(res.ok, true, String(res.error));
+  assert.equal(bridge.calls.length, 1, "loaded through the engine");
+  assert.equal(segmentRequests().length, 0, "nothing from the CDN");
+  assert.equal(chunks.length, 1);
+  assert.equal(chunks[0].byteLength, 20000);
+  assert.equal(chunks[0][19999], 7);
+  assert.equal(res.value.data.byteLength, 20000);
+  assert.notEqual(chunks[0].buffer, res.value.data, "the callback's chunk and the response are separate buffers");
   a.detach();
 });
 
