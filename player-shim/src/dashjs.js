@@ -46,8 +46,6 @@ import {
 const MEDIA_SEGMENT = "MediaSegment";
 const INIT_SEGMENT = "InitializationSegment";
 const MEDIA_TYPES = new Set(["video", "audio"]);
-const SEGMENT_TEMPLATE = "SegmentTemplate";
-const SEGMENT_LIST = "SegmentList";
 
 // What the engine gets beyond its deadline before the request falls back to
 // dash.js's loader; the deadline is also kept this far below half the request
@@ -75,16 +73,15 @@ export function periodKey(startSec, id) {
  *   seq, kind:
  *     "b"  a byte range (SegmentBase/sidx, SegmentList@mediaRange): seq = first
  *          byte, with start/end (end EXCLUSIVE);
- *     "n"  SegmentTemplate with $Number$ (no SegmentTimeline): seq = the segment
- *          number, startNumber + index; SegmentList: its number;
- *     "t"  SegmentTimeline (and anything else timed): seq = the segment's media
- *          start time ($Time$ / @timescale) in ms.
+ *     "t"  every other segment (SegmentTemplate with $Number$ or $Time$, with or
+ *          without SegmentTimeline, SegmentList): seq = the segment's media
+ *          start time (media time / @timescale, the same for every viewer) in ms.
  *
- * The kind is part of the rendition so that numbers and times never meet in
- * one swarm (the Shaka adapter, which cannot see $Number$, uses "t" and "b"
- * with the same rules, so its viewers share SegmentTimeline and SegmentBase
- * swarms with dash.js viewers). Returns null when the request has no stable
- * identity.
+ * The kind is part of the rendition so that times and byte offsets never meet
+ * in one swarm. The Shaka adapter, which cannot see $Number$, and the Go
+ * manifest package (manifest/mpd, docs/manifests.md) use the same rules, so
+ * dash.js and Shaka viewers of a stream share its swarms. Returns null when
+ * the request has no stable identity.
  * @param {any} fr FragmentRequest
  * @param {string} [fallbackManifest] the player's source URL
  * @returns {{manifest: string, rendition: string, seq: number, start?: number, end?: number} | null}
@@ -105,14 +102,6 @@ export function dashIdentity(fr, fallbackManifest) {
     id.seq = r.start;
     id.start = r.start;
     id.end = r.end;
-  } else if (rep.segmentInfoType === SEGMENT_TEMPLATE || rep.segmentInfoType === SEGMENT_LIST) {
-    if (!finite(fr.index) || fr.index < 0) return null;
-    const startNumber = finite(rep.startNumber) ? rep.startNumber : 1;
-    kind = "n";
-    // SegmentList indexes count from startNumber − 1 (dash.js ListSegmentsGetter).
-    id.seq = rep.segmentInfoType === SEGMENT_LIST
-      ? startNumber + Math.max(fr.index - Math.max(startNumber - 1, 0), 0)
-      : startNumber + fr.index;
   } else {
     if (!finite(fr.mediaStartTime)) return null;
     kind = "t";

@@ -186,9 +186,10 @@ function throughputOf(player, seen, httpRequest) {
 }
 
 test("identity: $Number$, $Time$, byte ranges, SegmentList, periods and audio; tokens never matter", () => {
-  // SegmentTemplate $Number$: startNumber + index, the MPD URL without its query.
-  assert.deepEqual(dashIdentity(frag({ r: rep({ startNumber: 1 }), index: 4 })), { manifest: MPD, rendition: "p0|v1|n", seq: 5 });
-  assert.equal(dashIdentity(frag({ r: rep({ startNumber: 100 }), index: 0 })).seq, 100);
+  // SegmentTemplate $Number$: the segment's media start time in ms (what Shaka
+  // and the Go manifest package also compute), the MPD URL without its query.
+  assert.deepEqual(dashIdentity(frag({ r: rep({ startNumber: 1 }), index: 4, mediaStartTime: 8 })), { manifest: MPD, rendition: "p0|v1|t", seq: 8000 });
+  assert.equal(dashIdentity(frag({ r: rep({ startNumber: 100 }), index: 0, mediaStartTime: 0 })).seq, 0);
   // Two viewers, differently tokenised MPD and segment URLs: same identity.
   const a = dashIdentity(frag({ r: rep({ mpdUrl: `${MPD}?token=1#x` }), url: "https://cdn.example/live/v1/seg-5.m4s?token=1" }));
   const b = dashIdentity(frag({ r: rep({ mpdUrl: `${MPD}?token=2` }), url: "https://cdn.example/live/v1/seg-5.m4s?token=2&x=y" }));
@@ -203,17 +204,17 @@ test("identity: $Number$, $Time$, byte ranges, SegmentList, periods and audio; t
   assert.deepEqual(dashIdentity(frag({ r: sb, range: "1000-1999" })),
     { manifest: MPD, rendition: "p0|v1|b", seq: 1000, start: 1000, end: 2000 });
   assert.equal(dashIdentity(frag({ r: sb, range: "1000-" })), null, "open-ended: no identity");
-  // SegmentList without ranges: its number (dash.js counts the index from startNumber − 1).
-  assert.equal(dashIdentity(frag({ r: rep({ segmentInfoType: "SegmentList", startNumber: 5 }), index: 6 })).seq, 7);
-  assert.equal(dashIdentity(frag({ r: rep({ segmentInfoType: "SegmentList", startNumber: 1 }), index: 0 })).seq, 1);
+  // SegmentList without ranges: its media start time too.
+  assert.deepEqual(dashIdentity(frag({ r: rep({ segmentInfoType: "SegmentList", startNumber: 5 }), index: 6, mediaStartTime: 12 })),
+    { manifest: MPD, rendition: "p0|v1|t", seq: 12000 });
   // Multi-period: the same Representation@id in two periods never shares a swarm.
   const p1 = dashIdentity(frag({ r: rep({ periodStart: 0, periodId: "a" }) }));
   const p2 = dashIdentity(frag({ r: rep({ periodStart: 30.5, periodId: "b" }) }));
   assert.notEqual(p1.rendition, p2.rendition);
-  assert.equal(p2.rendition, "p30500|v1|n");
+  assert.equal(p2.rendition, "p30500|v1|t");
   assert.equal(periodKey(NaN, "b"), "id:b");
   // Audio is its own swarm: its own Representation@id.
-  assert.equal(dashIdentity(frag({ r: rep({ id: "audio-en" }), mediaType: "audio" })).rendition, "p0|audio-en|n");
+  assert.equal(dashIdentity(frag({ r: rep({ id: "audio-en" }), mediaType: "audio" })).rendition, "p0|audio-en|t");
   // No Representation@id, no MPD URL: no identity.
   assert.equal(dashIdentity(frag({ r: rep({ id: "" }) })), null);
   assert.equal(dashIdentity({ ...frag(), representation: { ...rep(), adaptation: { period: {} } } }), null);
@@ -252,8 +253,8 @@ test("engine load through dash.js's HTTPLoader: one success, fresh exact bytes, 
   assert.equal(FakeXHR.instances.length, 0, "no CDN request from dash.js");
   const req = bridge.calls[0].req;
   assert.equal(req.manifest, MPD);
-  assert.equal(req.rendition, "p0|v1|n");
-  assert.equal(req.seq, 5);
+  assert.equal(req.rendition, "p0|v1|t");
+  assert.equal(req.seq, 8000);
   assert.equal(req.url, "https://cdn.example/live/v1/seg-5.m4s?token=abc");
   assert.equal(req.sizeHint, (800000 * 2) / 8, "bitrate × duration");
   assert.equal("start" in req, false);
@@ -418,7 +419,7 @@ test("swarmId joins viewers across MPD hosts", async () => {
   const { http, bridge } = await setup({ respond: (c) => c.resolve(result(bytes(10))), options: { swarmId: "show-1" } });
   const rec = load(http(), frag({ r: rep({ mpdUrl: "https://cdn-b.example/live/stream.mpd?t=9" }) }));
   await rec.done;
-  assert.equal(bridge.calls[0].req.swarm, "show-1|p0|v1|n|/live/stream.mpd");
+  assert.equal(bridge.calls[0].req.swarm, "show-1|p0|v1|t|/live/stream.mpd");
 });
 
 test("when unsupported, every request goes to dash.js's loader", async () => {
