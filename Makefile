@@ -78,7 +78,7 @@ netns-test: deps
 ## e2e: real Chromium, one process per viewer, inside a private network
 ## namespace (scripts/netns-run.sh). Everything is built before entering it.
 e2e: e2e-build
-	./scripts/netns-run.sh bin/e2e.test -test.v -test.count=1 -test.timeout 30m
+	./scripts/netns-run.sh bin/e2e.test -test.v -test.count=1 -test.timeout 45m
 
 ## bench: the side-by-side browser benchmark (plain hls.js, nearcast,
 ## p2p-media-loader with npm bittorrent-tracker) over four scenarios (VOD,

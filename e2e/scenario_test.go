@@ -38,6 +38,16 @@ type pageState struct {
 	} `json:"bytes"`
 	Peers    int              `json:"peers"`
 	Segments []map[string]any `json:"segments"`
+	// Player is "hlsjs", "dashjs" or "shaka"; Rendition the video being
+	// played and RenditionSwitches how often it changed; Latency the
+	// seconds behind the live edge (nil for VOD).
+	Player    string `json:"player,omitempty"`
+	Rendition *struct {
+		Height  float64 `json:"height"`
+		Bitrate float64 `json:"bitrate"`
+	} `json:"rendition,omitempty"`
+	RenditionSwitches int      `json:"renditionSwitches"`
+	Latency           *float64 `json:"latency,omitempty"`
 }
 
 // viewerResult is one viewer's outcome, written to out/e2e/<test>/viewer-N.json.
@@ -71,12 +81,13 @@ type viewerResult struct {
 }
 
 type progress struct {
-	Sec         float64 `json:"sec"`
-	CurrentTime float64 `json:"currentTime"`
-	Stalls      int     `json:"stalls"`
-	CDN         float64 `json:"cdn"`
-	Peer        float64 `json:"peer"`
-	Peers       int     `json:"peers"`
+	Sec         float64  `json:"sec"`
+	CurrentTime float64  `json:"currentTime"`
+	Stalls      int      `json:"stalls"`
+	CDN         float64  `json:"cdn"`
+	Peer        float64  `json:"peer"`
+	Peers       int      `json:"peers"`
+	Latency     *float64 `json:"latency,omitempty"` // live only
 }
 
 // scenario describes viewers joining a stream.
@@ -212,6 +223,7 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 				r.Progress = append(r.Progress, progress{
 					Sec: math.Round(time.Since(t0).Seconds()*10) / 10, CurrentTime: st.CurrentTime,
 					Stalls: st.Stalls, CDN: st.Bytes.CDN, Peer: st.Bytes.Peer, Peers: st.Peers,
+					Latency: st.Latency,
 				})
 			}
 			if st.Ended || len(st.Errors) > 0 {
