@@ -32,15 +32,26 @@ import (
 // (swarm names a fresh swarm shared by the run's viewers, src the stream).
 type arm struct {
 	name string
-	url  func(s *site, tracker, swarm, src string) string
+	url  func(s *site, tracker, swarm string, spec benchSpec) string
+}
+
+// pageQuery is the demo page's query for spec: its stream and player.
+func pageQuery(spec benchSpec) url.Values {
+	q := url.Values{"src": {spec.src}}
+	if spec.player != "" {
+		q.Set("player", spec.player)
+	}
+	return q
 }
 
 var benchArms = []arm{
-	{"cdn-only", func(s *site, _, _, src string) string {
-		return demoURL(s, url.Values{"p2p": {"0"}, "src": {src}})
+	{"cdn-only", func(s *site, _, _ string, spec benchSpec) string {
+		q := pageQuery(spec)
+		q.Set("p2p", "0")
+		return demoURL(s, q)
 	}},
-	{"nearcast", func(s *site, _, _, src string) string {
-		q := url.Values{"src": {src}}
+	{"nearcast", func(s *site, _, _ string, spec benchSpec) string {
+		q := pageQuery(spec)
 		if os.Getenv("BENCH_DEBUG") != "" {
 			q.Set("debug", "1") // the shim and the engine log to the page console (viewer-N.console.log)
 		}
@@ -49,9 +60,9 @@ var benchArms = []arm{
 		}
 		return demoURL(s, q)
 	}},
-	{"p2p-media-loader", func(s *site, tracker, swarm, src string) string {
+	{"p2p-media-loader", func(s *site, tracker, swarm string, spec benchSpec) string {
 		return pageURL(s.base, "/e2e/p2pml.html", url.Values{
-			"src":       {src},
+			"src":       {spec.src},
 			"tracker":   {tracker},
 			"swarm":     {swarm},
 			"maxBuffer": {demoMaxBuf},
@@ -63,6 +74,7 @@ var benchArms = []arm{
 type benchSpec struct {
 	scenario string // name in the table and the JSON file
 	src      string // stream path on the demo server
+	player   string // the demo page's player= ("" = hls.js)
 	viewers  int    // browsers started (all of them join at some point)
 	// concurrent is N in the limit min(1 − 1/N, ū/r): the most viewers
 	// watching at once.
@@ -86,7 +98,8 @@ type armRun struct {
 	OriginBytes   float64   `json:"originBytes"` // counted at the origin (playlists included)
 	OriginShare   float64   `json:"p2pShareAtOrigin"`
 	PageShare     float64   `json:"p2pShareByPages"`
-	PlayedRate    float64   `json:"playedBitsPerSecond,omitempty"` // r: media bits per played second
+	PlayedRate    float64   `json:"playedBitsPerSecond,omitempty"` // r: media bits per played second (VOD)
+	Switches      float64   `json:"renditionSwitchesPerViewer"`    // ABR: rendition changes after the first
 	Limit         float64   `json:"limit"`                         // min(1 - 1/N, u/r)
 	Stalls        int       `json:"stalls"`
 	StallMs       float64   `json:"stallMs"`
@@ -137,7 +150,7 @@ func runBench(t *testing.T, spec benchSpec, arms []arm, repeat int) []armRun {
 			sc := &scenario{
 				name:        name,
 				viewers:     spec.viewers,
-				url:         func(int) string { return a.url(s, tracker, swarm, spec.src) },
+				url:         func(int) string { return a.url(s, tracker, swarm, spec) },
 				playTimeout: spec.timeout,
 				join:        spec.join,
 				leave:       spec.leave,
@@ -192,6 +205,7 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 		}
 		if v.Last != nil {
 			playedSec += v.Last.CurrentTime
+			r.Switches += float64(v.Last.RenditionSwitches) / float64(n)
 		}
 		if p := benchProblem(v); p != "" {
 			r.AllPlayed = false
@@ -199,10 +213,13 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 		}
 	}
 	r.Limit = 1 - 1/float64(spec.concurrent)
-	if spec.upKbit > 0 && spec.leave == nil && playedSec > 0 {
-		// VOD from the start: currentTime is the media time played.
+	if spec.leave == nil && playedSec > 0 {
+		// VOD from the start: currentTime is the media time played, and the
+		// rate is what the players' ABR chose on average.
 		r.PlayedRate = 8 * r.PlayedBytes / playedSec
-		r.Limit = min(r.Limit, 1000*spec.upKbit/r.PlayedRate)
+		if spec.upKbit > 0 {
+			r.Limit = min(r.Limit, 1000*spec.upKbit/r.PlayedRate)
+		}
 	}
 	r.PageShare = sum.P2PShare
 	if sum.Origin != nil {
@@ -246,9 +263,9 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 	if spec.shaping != "" {
 		fmt.Fprintf(&b, ", shaping %s", spec.shaping)
 	}
-	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-8s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "upload/viewer", "CPU s/viewer")
+	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "upload/viewer", "CPU s/viewer", "played kbit/s", "switches")
 	for _, a := range arms {
-		var share, ofLimit, stalls, stallMs, ttff, ttffMax, up, cpu, limit []float64
+		var share, ofLimit, stalls, stallMs, ttff, ttffMax, up, cpu, limit, rate, switches []float64
 		for _, r := range runs {
 			if r.Arm != a.name {
 				continue
@@ -262,10 +279,21 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 			ttffMax = append(ttffMax, r.TTFFMaxMs)
 			up = append(up, r.UploadPerView/(1<<20))
 			cpu = append(cpu, r.CPUPerViewer)
+			if r.PlayedRate > 0 {
+				rate = append(rate, r.PlayedRate/1000)
+			}
+			switches = append(switches, r.Switches)
 		}
-		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-8s\n", a.name,
+		if len(share) == 0 {
+			continue
+		}
+		played := "-"
+		if len(rate) > 0 {
+			played = spread(rate, "%.0f")
+		}
+		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s\n", a.name,
 			spread(share, "%.1f%%"), spread(limit, "%.1f%%"), spread(ofLimit, "%.0f%%"), spread(stalls, "%.0f"), spread(stallMs, "%.0f"),
-			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"))
+			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"), played, spread(switches, "%.1f"))
 	}
 	fmt.Print(b.String())
 	t.Log(b.String())

@@ -14,6 +14,7 @@ const st = {
   errors: [], warnings: [],
   bytes: { cdn: 0, peer: 0, uploaded: 0 },
   peers: new Set(), segments: [],
+  rendition: null, switches: 0, // the level playing, and how often it changed
 };
 
 window.__demo = {
@@ -35,6 +36,9 @@ window.__demo = {
       bytes: { ...st.bytes },
       peers: st.peers.size,
       segments: st.segments.slice(),
+      player: "hlsjs",
+      rendition: st.rendition ? { ...st.rendition } : null,
+      renditionSwitches: st.switches,
     };
   },
 };
@@ -82,6 +86,15 @@ if (!src || !tracker) {
         e.addEventListener("onSegmentError", (d) => st.warnings.push("segment error: " + String(d?.error?.type ?? d?.error)));
       },
     },
+  });
+  // The rendition being played, as the demo page reports it (FRAG_CHANGED:
+  // the fragment now playing), for the bench's ABR comparison.
+  hls.on(Hls.Events.FRAG_CHANGED, (_, data) => {
+    const level = hls.levels?.[data.frag?.level];
+    if (!level) return;
+    const next = { height: level.height || 0, bitrate: level.bitrate || 0 };
+    if (st.rendition && (st.rendition.height !== next.height || st.rendition.bitrate !== next.bitrate)) st.switches++;
+    st.rendition = next;
   });
   hls.on(Hls.Events.ERROR, (_, data) => {
     if (data.fatal) st.errors.push(`${data.type}: ${data.details}`);
