@@ -11,9 +11,12 @@
 // segment addressing and the demo's live mode need (sidx, moof/traf/tfdt).
 //
 // The identity rules — which manifest URL, rendition name and sequence number
-// a segment gets — are written down in docs/manifests.md; the browser shim
-// follows them, so a change to them is a change of the engine protocol
-// (bump engine.ProtocolVersion).
+// a segment gets — are written down in docs/manifests.md. They are a
+// contract with the browser shim's player adapters (for DASH, the
+// dashIdentity functions of player-shim/src/dashjs.js and shaka.js, whose
+// rule is the one that counts: players expose no more). A change to them
+// changes the swarm IDs, so viewers on the old and the new rule never meet:
+// change the shim and this package together.
 //
 // The packages are pure Go (no net/http) and treat every manifest as
 // hostile: inputs are size-limited, expansions are capped (see

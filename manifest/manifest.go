@@ -17,12 +17,14 @@ import (
 type Segment struct {
 	// Swarm is engine.SwarmIDFor(manifest URL, rendition); see Rendition.
 	Swarm engine.SwarmID
-	// Rendition is the rendition's name within its manifest.
+	// Rendition is the rendition's name within its manifest (for an
+	// initialization segment, the name of the rendition it initializes).
 	Rendition string
 	// Seq is the segment's number within the swarm: HLS media sequence
-	// number; DASH $Number$ or SegmentList position (from @startNumber),
-	// the start time in timescale units for a $Time$ template, or the byte
-	// offset for SegmentBase. See docs/manifests.md.
+	// number; for DASH, the media start time in ms (Math.round) of a
+	// segment without a byte range, or the first byte of a byte-range
+	// segment (SegmentBase subsegments, SegmentURL@mediaRange). See
+	// docs/manifests.md.
 	Seq uint64
 	// URL is where the segment is served, absolute, query kept.
 	URL string
@@ -52,10 +54,13 @@ func (s Segment) Request() engine.Request {
 // and its segments.
 type Rendition struct {
 	// Name is the rendition's identity within its manifest (see
-	// docs/manifests.md); "" for an HLS media playlist of the main
-	// rendition.
+	// docs/manifests.md): "p<Period start in ms>|<Representation@id>|<t or
+	// b>" for DASH; "" for an HLS media playlist of the main rendition.
+	// (The segments of a DASH SegmentList that mixes SegmentURLs with and
+	// without @mediaRange carry two names: each Segment's Rendition and
+	// Swarm are its own.)
 	Name string
-	// Swarm is the swarm of its media segments.
+	// Swarm is the swarm of its media segments: SwarmFor(manifest URL, Name).
 	Swarm engine.SwarmID
 	// Type is "video", "audio", "text" or "" when unknown.
 	Type string

@@ -155,6 +155,29 @@ func dashNumbers(t *testing.T, m *mpd.MPD, id string) []uint64 {
 	return nil
 }
 
+// liveRepID returns the Representation@id of a rendition of the live MPD,
+// whose one Period starts at 0: "p0|<id>|t".
+func liveRepID(t *testing.T, r manifest.Rendition) string {
+	t.Helper()
+	id, ok := strings.CutPrefix(r.Name, "p0|")
+	id, ok2 := strings.CutSuffix(id, "|t")
+	if !ok || !ok2 || id == "" {
+		t.Fatalf("rendition %q is not p0|<id>|t", r.Name)
+	}
+	return id
+}
+
+// liveNumber returns the $Number$ of a live segment from its URL,
+// <base><id>/<number>.m4s.
+func liveNumber(t *testing.T, u string) uint64 {
+	t.Helper()
+	var n uint64
+	if _, err := fmt.Sscanf(u[strings.LastIndexByte(u, '/')+1:], "%d.m4s", &n); err != nil {
+		t.Fatalf("segment URL %s: %v", u, err)
+	}
+	return n
+}
+
 func dashRange(first, last uint64) []uint64 {
 	var out []uint64
 	for n := first; n <= last; n++ {
@@ -271,21 +294,28 @@ func TestLiveDASHExpanderListsTheWindow(t *testing.T) {
 			t.Fatalf("at %s: %d renditions", at, len(rs))
 		}
 		for _, r := range rs {
-			id := strings.TrimPrefix(r.Name, "0/")
+			id := liveRepID(t, r)
 			var got []uint64
 			for _, s := range r.Segments {
-				got = append(got, s.Seq)
-				if !strings.HasPrefix(s.URL, lt.base+id+"/") || s.URL != fmt.Sprintf("%s%s/%d.m4s", lt.base, id, s.Seq) {
+				n := liveNumber(t, s.URL)
+				got = append(got, n)
+				if s.URL != fmt.Sprintf("%s%s/%d.m4s", lt.base, id, n) {
 					t.Errorf("at %s: %s: URL %s", at, r.Name, s.URL)
 				}
 				if end := s.StartTime + s.Duration; m.AvailabilityStartTime.Add(end).After(lt.clock.Now()) {
-					t.Errorf("at %s: %s: segment %d ends in the future", at, r.Name, s.Seq)
+					t.Errorf("at %s: %s: segment %d ends in the future", at, r.Name, n)
+				}
+				// The shim's identity: the media start time in ms (the
+				// Period starts at 0 and has no presentationTimeOffset, so
+				// that is the segment's start).
+				if want, err := mpd.TimeSeq(uint64(s.StartTime), uint64(time.Second)); err != nil || s.Seq != want {
+					t.Errorf("at %s: %s: segment %d has seq %d, want %d (%v)", at, r.Name, n, s.Seq, want, err)
 				}
 			}
 			if want := dashNumbers(t, m, id); !slices.Equal(got, want) {
 				t.Errorf("at %s: %s: expander lists %v, the MPD's window is %v", at, r.Name, got, want)
 			}
-			if r.Swarm != manifest.SwarmFor(lt.base+"manifest.mpd", "0/"+id) || r.Inits[0].URL != lt.base+id+"/init.m4s" {
+			if r.Swarm != manifest.SwarmFor(lt.base+"manifest.mpd", "p0|"+id+"|t") || r.Inits[0].URL != lt.base+id+"/init.m4s" {
 				t.Errorf("at %s: %s: swarm %q, init %+v", at, r.Name, r.Swarm, r.Inits)
 			}
 			if len(got) == 0 {
@@ -357,7 +387,7 @@ func TestLiveDASHTimestampsContinueAcrossLoops(t *testing.T) {
 		t.Fatal(err)
 	}
 	for ri, r := range live {
-		id := strings.TrimPrefix(r.Name, "0/")
+		id := liveRepID(t, r)
 		ts := map[string]uint64{"0": 12288, "1": 12288, "2": 48000}[id]
 		loopTicks := 6 * ts
 		n := uint64(len(vodSegs[ri].Segments))
@@ -371,7 +401,7 @@ func TestLiveDASHTimestampsContinueAcrossLoops(t *testing.T) {
 			if err != nil || len(frags) != 1 {
 				t.Fatalf("%s: fragments %+v, %v", s.URL, frags, err)
 			}
-			a := s.Seq - 1
+			a := liveNumber(t, s.URL) - 1
 			loop, v := a/n, vodSegs[ri].Segments[a%n]
 			vodBody, err := os.ReadFile(filepath.Join(lt.media, "dash", strings.TrimPrefix(v.URL, "http://vod/dash/")))
 			if err != nil {

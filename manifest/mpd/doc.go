@@ -21,6 +21,11 @@
 // $$; [ExpandIndex] lists a SegmentBase Representation's subsegments from
 // its sidx.
 //
+// Segments are named the way the player shim's dash.js and Shaka adapters
+// name them ([RenditionName], [TimeSeq]): rendition
+// "p<Period start in ms>|<Representation@id>|<t or b>", seq the media
+// start time in ms or, for a byte range, its first byte.
+//
 // Inputs are untrusted: documents are size-limited, expansions are capped
 // (manifest.WithMaxSegments, manifest.WithMaxTotalSegments) before they
 // are allocated, and arithmetic on times and numbers is checked.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,8 @@ func FuzzMPD(f *testing.F) {
 		if err != nil || !bytes.Equal(out, out2) {
 			t.Fatalf("Marshal not stable: %v\n%s\n---\n%s", err, out, out2)
 		}
-		rs, err := Segments(m, "https://cdn.example/a/m.mpd?t=1", now.Add(time.Duration(at)*time.Second),
+		const u = "https://cdn.example/a/m.mpd?t=1"
+		rs, err := Segments(m, u, now.Add(time.Duration(at)*time.Second),
 			manifest.WithMaxSegments(maxSegs), manifest.WithMaxTotalSegments(maxTotal))
 		if err != nil {
 			if !errors.Is(err, manifest.ErrMalformed) && !errors.Is(err, manifest.ErrTooLarge) && !errors.Is(err, manifest.ErrUnsupported) {
@@ -62,6 +64,18 @@ func FuzzMPD(f *testing.F) {
 			for _, s := range append(append([]manifest.Segment(nil), r.Inits...), r.Segments...) {
 				if s.Start < 0 || s.End < 0 || s.End != 0 && s.End <= s.Start || s.Duration < 0 || s.URL == "" {
 					t.Fatalf("rendition %q: bad segment %+v", r.Name, s)
+				}
+			}
+			// The shim's identity: a byte range is kind b and named by its
+			// first byte, anything else kind t; seqs are safe JS integers.
+			for _, s := range r.Segments {
+				kind := "|t"
+				if s.End > 0 {
+					kind = "|b"
+				}
+				if s.Swarm != manifest.SwarmFor(u, s.Rendition) || !strings.HasPrefix(s.Rendition, "p") || !strings.HasSuffix(s.Rendition, kind) ||
+					s.Seq > MaxSeq || s.End > 0 && s.Seq != uint64(s.Start) {
+					t.Fatalf("rendition %q: segment identity %+v", r.Name, s)
 				}
 			}
 		}

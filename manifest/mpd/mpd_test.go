@@ -130,36 +130,42 @@ func TestFFmpegNumberTemplate(t *testing.T) {
 		t.Fatalf("%d renditions", len(rs))
 	}
 	names := []string{rs[0].Name + ":" + rs[0].Type, rs[1].Name + ":" + rs[1].Type, rs[2].Name + ":" + rs[2].Type}
-	if !slices.Equal(names, []string{"0:video", "1:video", "2:audio"}) || rs[1].Bandwidth != 1500000 {
+	if !slices.Equal(names, []string{"p0|0|t:video", "p0|1|t:video", "p0|2|t:audio"}) || rs[1].Bandwidth != 1500000 {
 		t.Errorf("renditions %v", names)
 	}
+	// $Number$ addressing, named by media time in ms all the same.
 	checkBrief(t, "360p", rs[0],
-		"1 chunk-stream0-00001.m4s 0s+2s", "2 chunk-stream0-00002.m4s 2s+2s", "3 chunk-stream0-00003.m4s 4s+2s")
+		"0 chunk-stream0-00001.m4s 0s+2s", "2000 chunk-stream0-00002.m4s 2s+2s", "4000 chunk-stream0-00003.m4s 4s+2s")
 	checkBrief(t, "audio", rs[2],
-		"1 chunk-stream2-00001.m4s 0s+1.984s", "2 chunk-stream2-00002.m4s 1.984s+2.005333333s",
-		"3 chunk-stream2-00003.m4s 3.989333333s+2.005333333s", "4 chunk-stream2-00004.m4s 5.994666666s+5.333333ms")
+		"0 chunk-stream2-00001.m4s 0s+1.984s", "1984 chunk-stream2-00002.m4s 1.984s+2.005333333s",
+		"3989 chunk-stream2-00003.m4s 3.989333333s+2.005333333s", "5995 chunk-stream2-00004.m4s 5.994666666s+5.333333ms")
 	in := rs[2].Inits
 	if len(in) != 1 || in[0].URL != "https://cdn.example/live/init-stream2.m4s" || !in[0].Init || in[0].Seq != 0 ||
-		in[0].Swarm != "https://cdn.example/live/show.mpd#2#init" {
+		in[0].Swarm != "https://cdn.example/live/show.mpd#p0|2|t#init" || in[0].Rendition != "p0|2|t" {
 		t.Errorf("init %+v", in)
 	}
-	if rs[0].Swarm != engine.SwarmIDFor("https://cdn.example/live/show.mpd", "0") {
+	if rs[0].Swarm != engine.SwarmIDFor("https://cdn.example/live/show.mpd", "p0|0|t") {
 		t.Errorf("swarm %q", rs[0].Swarm)
 	}
 }
 
 func TestFFmpegTimeTemplate(t *testing.T) {
 	rs := segments(t, "ffmpeg/time.mpd", time.Time{})
-	checkBrief(t, "video", rs[1], "0 chunk-1-0.m4s 0s+2s", "24576 chunk-1-24576.m4s 2s+2s", "49152 chunk-1-49152.m4s 4s+2s")
-	checkBrief(t, "audio", rs[2], "0 chunk-2-0.m4s 0s+1.984s", "95232 chunk-2-95232.m4s 1.984s+2.005333333s",
-		"191488 chunk-2-191488.m4s 3.989333333s+2.005333333s", "287744 chunk-2-287744.m4s 5.994666666s+5.333333ms")
+	checkBrief(t, "video", rs[1], "0 chunk-1-0.m4s 0s+2s", "2000 chunk-1-24576.m4s 2s+2s", "4000 chunk-1-49152.m4s 4s+2s")
+	checkBrief(t, "audio", rs[2], "0 chunk-2-0.m4s 0s+1.984s", "1984 chunk-2-95232.m4s 1.984s+2.005333333s",
+		"3989 chunk-2-191488.m4s 3.989333333s+2.005333333s", "5995 chunk-2-287744.m4s 5.994666666s+5.333333ms")
 }
 
 func TestFFmpegSingleFileSegmentList(t *testing.T) {
 	rs := segments(t, "ffmpeg/single-file.mpd", time.Time{})
-	checkBrief(t, "video", rs[0], "1 manifest-stream0.mp4 [827-61107) 0s+2s", "2 manifest-stream0.mp4 [61107-116329) 2s+2s",
-		"3 manifest-stream0.mp4 [116329-167273) 4s+2s")
-	if in := rs[1].Inits[0]; in.URL != "https://cdn.example/live/manifest-stream1.mp4" || in.Start != 0 || in.End != 765 {
+	// Byte ranges: named by their first byte.
+	checkBrief(t, "video", rs[0], "827 manifest-stream0.mp4 [827-61107) 0s+2s", "61107 manifest-stream0.mp4 [61107-116329) 2s+2s",
+		"116329 manifest-stream0.mp4 [116329-167273) 4s+2s")
+	if rs[0].Name != "p0|0|b" {
+		t.Errorf("name %q", rs[0].Name)
+	}
+	if in := rs[1].Inits[0]; in.URL != "https://cdn.example/live/manifest-stream1.mp4" || in.Start != 0 || in.End != 765 ||
+		in.Seq != 0 || in.Swarm != "https://cdn.example/live/show.mpd#p0|1|b#init" {
 		t.Errorf("audio init %+v", in)
 	}
 }
@@ -168,7 +174,9 @@ func TestTimelineRepeatsAndInheritance(t *testing.T) {
 	rs := segments(t, "timeline.mpd", time.Time{})
 	// presentationTimeOffset 1000 puts t=1000 at 0 s; r=-1 runs to the next
 	// S@t (8000 → 11000: 3 segments), then to the end of the Period (20 s,
-	// media time 21000: 17000 and 19500, the last one overhanging).
+	// media time 21000: 17000 and 19500, the last one overhanging). The seq
+	// is the media time (timescale 1000: the same number), not the
+	// presentation time.
 	checkBrief(t, "$Time$", rs[0],
 		"1000 v1/t1000-b000500000.m4s 0s+2s", "3000 v1/t3000-b000500000.m4s 2s+2s", "5000 v1/t5000-b000500000.m4s 4s+2s",
 		"8000 v1/t8000-b000500000.m4s 7s+1s", "9000 v1/t9000-b000500000.m4s 8s+1s", "10000 v1/t10000-b000500000.m4s 9s+1s",
@@ -177,7 +185,7 @@ func TestTimelineRepeatsAndInheritance(t *testing.T) {
 	// The Representation overrides @media and @startNumber and keeps the
 	// AdaptationSet's timeline and timescale.
 	got := brief(rs[1])
-	if len(got) != 10 || got[0] != "10 v2/n010.m4s 0s+2s" || got[9] != "19 v2/n019.m4s 18.5s+2.5s" {
+	if len(got) != 10 || got[0] != "1000 v2/n010.m4s 0s+2s" || got[9] != "19500 v2/n019.m4s 18.5s+2.5s" {
 		t.Errorf("$Number$: %q", got)
 	}
 	if rs[1].Inits[0].URL != "https://cdn.example/live/v2/init.mp4" {
@@ -191,16 +199,17 @@ func TestMultiplePeriods(t *testing.T) {
 	for _, r := range rs {
 		names = append(names, r.Name)
 	}
-	// Representation ids repeat; the Period@id (or index) tells them apart.
-	if !slices.Equal(names, []string{"ad/v", "1/v", "1/a", "tail/a"}) {
+	// Representation ids repeat; the Period start tells them apart (the
+	// third Period starts where the second's @duration ends).
+	if !slices.Equal(names, []string{"p0|v|t", "p10000|v|t", "p10000|a|t", "p22000|a|t"}) {
 		t.Fatalf("renditions %q", names)
 	}
 	base := "https://cdn.example/show/"
 	for i, want := range [][]string{
-		{"1 " + base + "ad/v-1.m4s 0s+4s", "2 " + base + "ad/v-2.m4s 4s+4s", "3 " + base + "ad/v-3.m4s 8s+4s"},
-		{"0 " + base + "main/v-0.m4s 10s+4s", "1 " + base + "main/v-1.m4s 14s+4s", "2 " + base + "main/v-2.m4s 18s+4s"},
-		{"1 " + base + "main/a-1.m4a 10s+4s", "2 " + base + "main/a-2.m4a 14s+4s"}, // endNumber 2
-		{"1 " + base + "tail/a-1.m4a 22s+2s", "2 " + base + "tail/a-2.m4a 24s+2s", "3 " + base + "tail/a-3.m4a 26s+2s", "4 " + base + "tail/a-4.m4a 28s+2s"},
+		{"0 " + base + "ad/v-1.m4s 0s+4s", "4000 " + base + "ad/v-2.m4s 4s+4s", "8000 " + base + "ad/v-3.m4s 8s+4s"},
+		{"0 " + base + "main/v-0.m4s 10s+4s", "4000 " + base + "main/v-1.m4s 14s+4s", "8000 " + base + "main/v-2.m4s 18s+4s"},
+		{"0 " + base + "main/a-1.m4a 10s+4s", "4000 " + base + "main/a-2.m4a 14s+4s"}, // endNumber 2
+		{"0 " + base + "tail/a-1.m4a 22s+2s", "2000 " + base + "tail/a-2.m4a 24s+2s", "4000 " + base + "tail/a-3.m4a 26s+2s", "6000 " + base + "tail/a-4.m4a 28s+2s"},
 	} {
 		checkBrief(t, names[i], rs[i], want...)
 	}
@@ -212,16 +221,47 @@ func TestMultiplePeriods(t *testing.T) {
 func TestSegmentListAndBaseURLNesting(t *testing.T) {
 	rs := segments(t, "segmentlist.mpd", time.Time{})
 	// MPD (first BaseURL) → Period → AdaptationSet → Representation.
+	// @mediaRange: named by the first byte.
 	checkBrief(t, "low", rs[0],
-		"5 https://cdn-a.example/vod/movie/video/low.mp4?sig=xyz [800-1800) 0s+2s",
-		"6 https://cdn-a.example/vod/movie/video/low.mp4?sig=xyz [1800-3000) 2s+2s",
-		"7 https://cdn-a.example/vod/movie/video/extra.mp4 [0-100) 4s+2s")
+		"800 https://cdn-a.example/vod/movie/video/low.mp4?sig=xyz [800-1800) 0s+2s",
+		"1800 https://cdn-a.example/vod/movie/video/low.mp4?sig=xyz [1800-3000) 2s+2s",
+		"0 https://cdn-a.example/vod/movie/video/extra.mp4 [0-100) 4s+2s")
 	if in := rs[0].Inits[0]; in.URL != "https://cdn-a.example/vod/movie/video/low.mp4?sig=xyz" || in.End != 800 {
 		t.Errorf("init %+v", in)
 	}
 	// An absolute BaseURL restarts the chain; a SegmentTimeline gives the
-	// durations.
-	checkBrief(t, "high", rs[1], "1 https://other.example/abs/high/a.m4s 0s+2.5s", "2 https://other.example/root/b.m4s 2.5s+3.5s")
+	// durations. No ranges: named by media time.
+	checkBrief(t, "high", rs[1], "0 https://other.example/abs/high/a.m4s 0s+2.5s", "2500 https://other.example/root/b.m4s 2.5s+3.5s")
+	if rs[0].Name != "p0|low|b" || rs[1].Name != "p0|high|t" {
+		t.Errorf("names %q %q", rs[0].Name, rs[1].Name)
+	}
+}
+
+// TestSegmentListMixingRanges: the shim decides the kind per request, so a
+// SegmentList whose SegmentURLs have @mediaRange and not puts each segment in
+// the rendition of its kind.
+func TestSegmentListMixingRanges(t *testing.T) {
+	m := load(t, "segmentlist.mpd")
+	urls := m.Periods[0].AdaptationSets[0].Representations[0].SegmentList.SegmentURLs
+	urls[1].MediaRange = ""
+	rs, err := Segments(m, manifestURL, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	low := rs[0]
+	if low.Name != "p0|low|b" || low.Swarm != manifest.SwarmFor(manifestURL, "p0|low|b") {
+		t.Fatalf("rendition %q %q", low.Name, low.Swarm)
+	}
+	var got []string
+	for _, s := range low.Segments {
+		if s.Swarm != manifest.SwarmFor(manifestURL, s.Rendition) {
+			t.Errorf("segment %+v: swarm is not its rendition's", s)
+		}
+		got = append(got, fmt.Sprintf("%s %d", s.Rendition, s.Seq))
+	}
+	if want := []string{"p0|low|b 800", "p0|low|t 2000", "p0|low|b 0"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
 }
 
 func TestTokenisedManifestsShareIdentity(t *testing.T) {
@@ -241,7 +281,7 @@ func TestTokenisedManifestsShareIdentity(t *testing.T) {
 			}
 		}
 	}
-	if a[0].Swarm != "https://cdn.example/live/show.mpd#0" {
+	if a[0].Swarm != "https://cdn.example/live/show.mpd#p0|0|t" {
 		t.Errorf("swarm %q", a[0].Swarm)
 	}
 }
@@ -259,11 +299,13 @@ func TestDynamicAvailability(t *testing.T) {
 	} {
 		rs := segments(t, "dynamic.mpd", ast.Add(c.at))
 		v, a := rs[0], rs[1]
-		if v.Name != "live/v" || a.Name != "live/a" {
-			t.Fatalf("dynamic renditions are prefixed with the Period: %q %q", v.Name, a.Name)
+		if v.Name != "p0|v|t" || a.Name != "p0|a|t" {
+			t.Fatalf("dynamic renditions %q %q", v.Name, a.Name)
 		}
+		// $Number$ n is media time (n - 100) × 2 s.
 		n := len(v.Segments)
-		if n == 0 || v.Segments[0].Seq != c.first || v.Segments[n-1].Seq != c.last {
+		if n == 0 || v.Segments[0].Seq != (c.first-100)*2000 || v.Segments[n-1].Seq != (c.last-100)*2000 ||
+			!strings.HasSuffix(v.Segments[0].URL, fmt.Sprintf("/v/%d.m4s", c.first)) {
 			t.Errorf("at %s: video %q", c.at, brief(v))
 			continue
 		}
@@ -275,8 +317,8 @@ func TestDynamicAvailability(t *testing.T) {
 		if end := v.Segments[0].StartTime + 2*v.Segments[0].Duration + 10*time.Second; end <= c.at {
 			t.Errorf("at %s: segment %d no longer available is listed", c.at, v.Segments[0].Seq)
 		}
-		// Audio: r=-1 to the live edge, $Time$ identity.
-		if len(a.Segments) != n || a.Segments[0].Seq != (c.first-100)*96000 {
+		// Audio: r=-1 to the live edge, $Time$ addressing, the same times.
+		if len(a.Segments) != n || a.Segments[0].Seq != v.Segments[0].Seq || !strings.HasSuffix(a.Segments[0].URL, fmt.Sprintf("/a/%d.m4a", (c.first-100)*96000)) {
 			t.Errorf("at %s: audio %q", c.at, brief(a))
 		}
 	}
@@ -297,7 +339,7 @@ func TestDynamicWithoutTimeShiftBufferKeepsTheNewest(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := rs[0].Segments
-	if len(v) != 100 || v[99].Seq != 100+43199 {
+	if len(v) != 100 || v[99].Seq != 43199*2000 || !strings.HasSuffix(v[99].URL, "/v/43299.m4s") {
 		t.Errorf("%d segments, last %d", len(v), v[len(v)-1].Seq)
 	}
 }
@@ -324,7 +366,8 @@ func TestSegmentBase(t *testing.T) {
 	}
 	v := &rs[0]
 	if v.Index == nil || v.Index.Start != 831 || v.Index.End != 907 || v.Index.Seq != 831 || !v.Index.Index ||
-		v.Index.URL != "https://cdn.example/live/video.mp4" || len(v.Segments) != 0 {
+		v.Index.URL != "https://cdn.example/live/video.mp4" || len(v.Segments) != 0 ||
+		v.Name != "p0|0|b" || v.Index.Swarm != manifest.SwarmFor(manifestURL, "p0|0|b#init") {
 		t.Fatalf("index %+v, segments %d", v.Index, len(v.Segments))
 	}
 	if in := v.Inits[0]; in.Start != 0 || in.End != 831 {
@@ -338,8 +381,11 @@ func TestSegmentBase(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkBrief(t, "subsegments", *v, "907 video.mp4 [907-61135) 0s+2s", "61135 video.mp4 [61135-116305) 2s+2s", "116305 video.mp4 [116305-167197) 4s+2s")
-	// Without an index the whole resource is one segment.
+	// Without an index the whole resource is one segment, without a range.
 	checkBrief(t, "subs", rs[1], "0 subs.vtt 0s+6s")
+	if rs[1].Name != "p0|subs|t" {
+		t.Errorf("name %q", rs[1].Name)
+	}
 	if err := ExpandIndex(m, manifestURL, &rs[1], index); !errors.Is(err, ErrInvalid) {
 		t.Errorf("ExpandIndex without an index: %v", err)
 	}
@@ -421,9 +467,12 @@ func TestSegmentBaseFromFFmpeg(t *testing.T) {
 	if len(r.Segments) != len(w) || len(w) != 3 {
 		t.Fatalf("%d subsegments, ffmpeg lists %d", len(r.Segments), len(w))
 	}
+	// The same bytes addressed by SegmentBase and by SegmentList@mediaRange
+	// have the same identity.
 	for i, s := range r.Segments {
-		if s.Start != w[i].Start || s.End != w[i].End || s.StartTime != w[i].StartTime || s.Seq != uint64(s.Start) {
-			t.Errorf("subsegment %d: %+v, ffmpeg's SegmentList has [%d-%d) at %s", i, s, w[i].Start, w[i].End, w[i].StartTime)
+		if s.Start != w[i].Start || s.End != w[i].End || s.StartTime != w[i].StartTime || s.Seq != uint64(s.Start) ||
+			s.Seq != w[i].Seq || s.Swarm != w[i].Swarm {
+			t.Errorf("subsegment %d: %+v, ffmpeg's SegmentList has %+v", i, s, w[i])
 		}
 	}
 }

@@ -14,11 +14,16 @@ import (
 // the Period, AdaptationSet and Representation levels (section 5.3.9.1:
 // attributes of a lower level override those of a higher one).
 type Track struct {
-	// Rendition is the identity of the Representation within the MPD:
-	// Representation@id, prefixed with "<Period@id>/" (or the Period's
-	// index when it has no id) when the MPD is dynamic or has several
-	// Periods. See docs/manifests.md.
+	// Rendition is the name of the Representation's media segments within
+	// the MPD, the one the player shim gives them: RenditionName(PeriodStart,
+	// Representation@id, Kind), such as "p0|720p|t". See docs/manifests.md.
 	Rendition string
+	// Kind is how its media segments are addressed: KindBytes for a
+	// SegmentBase with an index and a SegmentList whose first SegmentURL has
+	// a @mediaRange, KindTime otherwise. (A SegmentList that mixes
+	// SegmentURLs with and without @mediaRange has segments of both kinds,
+	// each in the rendition of its own kind.)
+	Kind Kind
 	// Type is "video", "audio", "text" or "".
 	Type string
 
@@ -68,7 +73,6 @@ func Tracks(m *MPD, manifestURL string) ([]*Track, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefixed := len(m.Periods) > 1 || m.IsDynamic()
 	var out []*Track
 	for pi, p := range m.Periods {
 		if p == nil {
@@ -103,7 +107,6 @@ func Tracks(m *MPD, manifestURL string) ([]*Track, error) {
 					return nil, err
 				}
 				t := &Track{
-					Rendition:      r.ID,
 					Type:           contentType(as, r),
 					PeriodIndex:    pi,
 					Period:         p,
@@ -114,16 +117,11 @@ func Tracks(m *MPD, manifestURL string) ([]*Track, error) {
 					PeriodDuration: durations[pi],
 					mpd:            m,
 				}
-				if prefixed {
-					pid := p.ID
-					if pid == "" {
-						pid = strconv.Itoa(pi)
-					}
-					t.Rendition = pid + "/" + r.ID
-				}
 				if err := t.mergeAddressing(); err != nil {
 					return nil, fmt.Errorf("Representation %q: %w", r.ID, err)
 				}
+				t.Kind = t.kind()
+				t.Rendition = t.renditionOf(t.Kind)
 				out = append(out, t)
 			}
 		}
@@ -334,6 +332,26 @@ func mergeMultiple(dst, src *MultipleSegmentInfo) {
 	if src.BitstreamSwitching != nil {
 		dst.BitstreamSwitching = src.BitstreamSwitching
 	}
+}
+
+// kind returns the kind of t's first media segment.
+func (t *Track) kind() Kind {
+	switch {
+	case t.Base != nil:
+		if info := t.info(); info.IndexRange != "" || info.RepresentationIndex != nil {
+			return KindBytes
+		}
+	case t.List != nil:
+		if len(t.List.SegmentURLs) > 0 && t.List.SegmentURLs[0].MediaRange != "" {
+			return KindBytes
+		}
+	}
+	return KindTime
+}
+
+// renditionOf returns the rendition of t's media segments of kind k.
+func (t *Track) renditionOf(k Kind) string {
+	return RenditionName(t.PeriodStart, t.Representation.ID, k)
 }
 
 // info returns the merged SegmentBaseType attributes of t's addressing.

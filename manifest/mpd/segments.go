@@ -20,6 +20,11 @@ import (
 // and its Index (the sidx range); ExpandIndex lists its media once the
 // index has been read. Expansions over the limits of opts fail with
 // manifest.ErrTooLarge.
+//
+// Each rendition is named RenditionName(Period start, Representation@id,
+// kind) and each media segment's Seq is its media start time in ms
+// (KindTime, see TimeSeq) or its first byte (KindBytes): the identity the
+// player shim's dash.js and Shaka adapters give it.
 func Segments(m *MPD, manifestURL string, now time.Time, opts ...manifest.Option) ([]manifest.Rendition, error) {
 	limits, err := manifest.NewLimits(opts...)
 	if err != nil {
@@ -69,13 +74,18 @@ func (t *Track) rendition(manifestURL string, now time.Time, budget *manifest.Bu
 	if err := budget.Take(t.Rendition, uint64(len(entries))); err != nil {
 		return r, err
 	}
-	byTime := t.Template != nil && templateUses(t.Template.Media, "Time") && !templateUses(t.Template.Media, "Number")
+	// A SegmentList may mix SegmentURLs with and without @mediaRange: the
+	// segments of the other kind go to a rendition of their own, as in the
+	// shim, which decides per request.
+	other := KindBytes
+	if t.Kind == KindBytes {
+		other = KindTime
+	}
+	otherName := t.renditionOf(other)
+	otherSwarm := manifest.SwarmFor(manifestURL, otherName)
 	r.Segments = make([]manifest.Segment, 0, len(entries))
 	for _, e := range entries {
-		s := manifest.Segment{Swarm: r.Swarm, Rendition: t.Rendition, Seq: e.Number}
-		if byTime {
-			s.Seq = e.Time
-		}
+		s := manifest.Segment{Swarm: r.Swarm, Rendition: t.Rendition}
 		if s.StartTime, s.Duration, err = t.times(e.Time, e.Duration); err != nil {
 			return r, err
 		}
@@ -91,6 +101,21 @@ func (t *Track) rendition(manifestURL string, now time.Time, budget *manifest.Bu
 			if s.Start, s.End, err = parseOptionalRange(su.MediaRange); err != nil {
 				return r, err
 			}
+		}
+		kind := KindTime
+		if s.End > 0 {
+			kind = KindBytes
+		}
+		if kind != t.Kind {
+			s.Swarm, s.Rendition = otherSwarm, otherName
+		}
+		if kind == KindBytes {
+			s.Seq, err = byteSeq(s.Start)
+		} else {
+			s.Seq, err = TimeSeq(e.Time, t.Timescale())
+		}
+		if err != nil {
+			return r, err
 		}
 		r.Segments = append(r.Segments, s)
 	}
@@ -123,7 +148,13 @@ func (t *Track) baseSegments(r *manifest.Rendition, initSwarm engine.SwarmID, bu
 	if err := budget.Take(t.Rendition, 1); err != nil {
 		return err
 	}
-	r.Segments = []manifest.Segment{{Swarm: r.Swarm, Rendition: t.Rendition, URL: u, StartTime: t.PeriodStart, Duration: t.PeriodDuration}}
+	// One segment without a range (KindTime), at media time
+	// @presentationTimeOffset: the start of the Period.
+	seq, err := TimeSeq(t.PresentationTimeOffset(), t.Timescale())
+	if err != nil {
+		return err
+	}
+	r.Segments = []manifest.Segment{{Swarm: r.Swarm, Rendition: t.Rendition, Seq: seq, URL: u, StartTime: t.PeriodStart, Duration: t.PeriodDuration}}
 	return nil
 }
 
@@ -166,8 +197,8 @@ func scale(ticks, timescale uint64) (time.Duration, error) {
 
 // ExpandIndex lists the media segments of r, a SegmentBase rendition that
 // Segments returned for m, from index: the bytes of r.Index (its segment
-// index box, starting at r.Index.Start). Each segment's Seq is its byte
-// offset. Hierarchical indexes are ErrUnsupported.
+// index box, starting at r.Index.Start). Each segment's Seq is its first
+// byte (KindBytes). Hierarchical indexes are ErrUnsupported.
 func ExpandIndex(m *MPD, manifestURL string, r *manifest.Rendition, index []byte, opts ...manifest.Option) error {
 	limits, err := manifest.NewLimits(opts...)
 	if err != nil {
@@ -182,8 +213,9 @@ func ExpandIndex(m *MPD, manifestURL string, r *manifest.Rendition, index []byte
 	}
 	var t *Track
 	for _, c := range tracks {
-		if c.Rendition == r.Name {
+		if c.Rendition == r.Name && c.Base != nil {
 			t = c
+			break
 		}
 	}
 	if t == nil || t.Base == nil {
@@ -211,8 +243,12 @@ func ExpandIndex(m *MPD, manifestURL string, r *manifest.Rendition, index []byte
 		if err1 != nil || err2 != nil {
 			return fmt.Errorf("%w: subsegment time out of range", ErrTimeline)
 		}
+		seq, err := byteSeq(start)
+		if err != nil {
+			return err
+		}
 		segs = append(segs, manifest.Segment{
-			Swarm: r.Swarm, Rendition: r.Name, Seq: uint64(start), URL: r.Index.URL, Start: start, End: end,
+			Swarm: r.Swarm, Rendition: r.Name, Seq: seq, URL: r.Index.URL, Start: start, End: end,
 			StartTime: t.PeriodStart + at - offset, Duration: d,
 		})
 	}

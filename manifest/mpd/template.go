@@ -96,24 +96,3 @@ func ExpandTemplate(t string, v TemplateValues) (string, error) {
 		b.WriteString(s)
 	}
 }
-
-// templateUses reports whether template t uses identifier name (with or
-// without a format tag).
-func templateUses(t, name string) bool {
-	for {
-		i := strings.IndexByte(t, '$')
-		if i < 0 {
-			return false
-		}
-		t = t[i+1:]
-		j := strings.IndexByte(t, '$')
-		if j < 0 {
-			return false
-		}
-		id, _, _ := strings.Cut(t[:j], "%")
-		if id == name {
-			return true
-		}
-		t = t[j+1:]
-	}
-}
