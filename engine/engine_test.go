@@ -394,6 +394,37 @@ func TestCacheStaysWithinBounds(t *testing.T) {
 	})
 }
 
+// A live Load's WindowStart drops the swarm's older segments from the
+// cache, and peers learn they are gone: they fetch those from the CDN
+// without asking first.
+func TestLiveWindowEvictsOlderSegments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 8, 50<<10)
+		defer h.close()
+		a, b := h.seederAndJoiner(6, 10*time.Second)
+		r := h.req(6, 10*time.Second)
+		r.WindowStart = 4
+		if _, err := a.Load(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		// a kept 4, 5 and 6 (and nothing else of the swarm is left).
+		if st := a.Stats(); st.Cache.Entries != 3 {
+			t.Fatalf("a caches %d segments after the window moved to 4, want 3 (4, 5, 6)", st.Cache.Entries)
+		}
+		time.Sleep(time.Second) // the lost announcements reach b
+		res := h.load(b, 1, 10*time.Second)
+		if res.Source != engine.SourceCDN {
+			t.Fatalf("segment 1 (out of a's window) from %v, want the CDN", res.Source)
+		}
+		if st := b.Stats(); st.PeerFallbacks != 0 {
+			t.Fatalf("b asked a for a segment a had dropped (%d peer fallbacks)", st.PeerFallbacks)
+		}
+		if res := h.load(b, 5, 10*time.Second); res.Source != engine.SourcePeer {
+			t.Fatalf("segment 5 (in the window) from %v, want a's copy", res.Source)
+		}
+	})
+}
+
 func TestIdleSwarmIsLeft(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 2, 10<<10)

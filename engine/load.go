@@ -39,6 +39,11 @@ type Request struct {
 	// bytes (from the bitrate it has seen), used until the swarm's typical
 	// segment size is known.
 	SizeHint int
+	// WindowStart, for a live stream, is the sequence number of the oldest
+	// segment the manifest still lists (0: VOD, or unknown). Cached
+	// segments of the swarm before it are dropped, and peers are told:
+	// no player will ask for them again.
+	WindowStart uint64
 }
 
 // DefaultBudget is the deadline of a Request that sets none.
@@ -116,6 +121,9 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		return Result{}, err
 	}
 	key := r.key()
+	if r.WindowStart > 0 {
+		e.cache.EvictBefore(r.Swarm, r.WindowStart)
+	}
 	defer e.prefetch(s, r)
 	if data, ok := e.cache.Get(key); ok {
 		e.mu.Lock()

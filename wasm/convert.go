@@ -173,6 +173,11 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 	if err := segmentFields(v, &r, ""); err != nil {
 		return r, err
 	}
+	ws, err := intField(v, "windowStart", 0, 1<<53, 0)
+	if err != nil {
+		return r, err
+	}
+	r.WindowStart = uint64(ws)
 	d := v.Get("deadlineMs")
 	if isDefined(d) {
 		ms, ok := finite(d)

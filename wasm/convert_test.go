@@ -95,6 +95,7 @@ func TestParseLoadRequest(t *testing.T) {
 	r, err := parseLoadRequest(jsv(map[string]any{
 		"manifest": "HTTPS://CDN.example/live/index.m3u8?token=1", "rendition": "720p",
 		"seq": 42, "url": "https://cdn.example/live/42.ts", "start": 100, "end": 200, "deadlineMs": 1500, "cdnMs": 80.5, "sizeHint": 400000,
+		"windowStart": 37,
 		"upcoming": []any{
 			map[string]any{"seq": 43, "url": "https://cdn.example/live/43.ts"},
 			map[string]any{"seq": 44, "url": "https://cdn.example/live/44.ts", "start": 0, "end": 10},
@@ -112,8 +113,8 @@ func TestParseLoadRequest(t *testing.T) {
 	if !r.Deadline.Equal(now.Add(1500 * time.Millisecond)) {
 		t.Errorf("Deadline = %v", r.Deadline)
 	}
-	if r.CDNEstimate != 80500*time.Microsecond || r.SizeHint != 400000 {
-		t.Errorf("CDNEstimate = %v, SizeHint = %d, want 80.5ms, 400000", r.CDNEstimate, r.SizeHint)
+	if r.CDNEstimate != 80500*time.Microsecond || r.SizeHint != 400000 || r.WindowStart != 37 {
+		t.Errorf("CDNEstimate = %v, SizeHint = %d, WindowStart = %d, want 80.5ms, 400000, 37", r.CDNEstimate, r.SizeHint, r.WindowStart)
 	}
 	if len(r.Upcoming) != 2 || r.Upcoming[0].Seq != 43 || r.Upcoming[1].End != 10 || r.Upcoming[1].Swarm != r.Swarm {
 		t.Errorf("Upcoming = %+v", r.Upcoming)
@@ -124,8 +125,8 @@ func TestParseLoadRequest(t *testing.T) {
 		t.Errorf("swarm override / past deadline: %+v, %v", r, err)
 	}
 	r, err = parseLoadRequest(jsv(map[string]any{"manifest": "https://a/b.m3u8", "seq": 1, "url": "u"}), now)
-	if err != nil || !r.Deadline.IsZero() {
-		t.Errorf("no deadline: %+v, %v", r, err)
+	if err != nil || !r.Deadline.IsZero() || r.WindowStart != 0 {
+		t.Errorf("no deadline, no window: %+v, %v", r, err)
 	}
 }
 
@@ -142,22 +143,24 @@ func TestParseLoadRequestInvalid(t *testing.T) {
 		return m
 	}
 	for name, in := range map[string]any{
-		"not an object":  1,
-		"no manifest":    base("manifest", nil),
-		"no url":         base("url", nil),
-		"no seq":         base("seq", nil),
-		"negative seq":   base("seq", -1),
-		"fraction seq":   base("seq", 1.5),
-		"start only":     base("start", 5),
-		"negative cdnMs": base("cdnMs", -1),
-		"string cdnMs":   base("cdnMs", "fast"),
-		"negative size":  base("sizeHint", -1),
-		"empty range":    base("start", 5, "end", 5),
-		"negative start": base("start", -1, "end", 5),
-		"deadline str":   base("deadlineMs", "1"),
-		"swarm number":   base("swarm", 7),
-		"upcoming obj":   base("upcoming", map[string]any{}),
-		"upcoming bad":   base("upcoming", []any{map[string]any{"seq": 2}}),
+		"not an object":   1,
+		"no manifest":     base("manifest", nil),
+		"no url":          base("url", nil),
+		"no seq":          base("seq", nil),
+		"negative seq":    base("seq", -1),
+		"fraction seq":    base("seq", 1.5),
+		"start only":      base("start", 5),
+		"negative cdnMs":  base("cdnMs", -1),
+		"string cdnMs":    base("cdnMs", "fast"),
+		"negative size":   base("sizeHint", -1),
+		"negative window": base("windowStart", -3),
+		"fraction window": base("windowStart", 2.5),
+		"empty range":     base("start", 5, "end", 5),
+		"negative start":  base("start", -1, "end", 5),
+		"deadline str":    base("deadlineMs", "1"),
+		"swarm number":    base("swarm", 7),
+		"upcoming obj":    base("upcoming", map[string]any{}),
+		"upcoming bad":    base("upcoming", []any{map[string]any{"seq": 2}}),
 	} {
 		if _, err := parseLoadRequest(jsv(in), time.Now()); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)
