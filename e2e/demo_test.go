@@ -46,10 +46,19 @@ func demoURL(s *site, q url.Values) string {
 // media bytes come from peers.
 func runDemoSwarm(t *testing.T, name string, q url.Values) {
 	dir := outDir(t, name)
-	s := startDemoSite(t, dir)
+	sum, _ := runVODSwarm(t, name, dir, startDemoSite(t, dir), q, demoViewers)
+	if sum.P2PShare < minP2PShare {
+		t.Errorf("P2P share over all viewers %.1f%%, want >= %.0f%%", 100*sum.P2PShare, 100*minP2PShare)
+	}
+}
+
+// runVODSwarm has n viewers, demoStagger apart, play the page with query q
+// on site s to the end, each with no stall after its first frame.
+func runVODSwarm(t *testing.T, name, dir string, s *site, q url.Values, n int) (*summary, []*viewerResult) {
+	t.Helper()
 	sc := &scenario{
 		name:        name,
-		viewers:     demoViewers,
+		viewers:     n,
 		stagger:     demoStagger,
 		url:         func(int) string { return demoURL(s, q) },
 		playTimeout: demoTimeout,
@@ -59,9 +68,7 @@ func runDemoSwarm(t *testing.T, name string, q url.Values) {
 	for _, r := range results {
 		checkPlayedThrough(t, r)
 	}
-	if sum.P2PShare < minP2PShare {
-		t.Errorf("P2P share over all viewers %.1f%%, want >= %.0f%%", 100*sum.P2PShare, 100*minP2PShare)
-	}
+	return sum, results
 }
 
 // TestDemoSwarmESM is scenario 1 (hls.js ESM build, the default).

@@ -77,18 +77,8 @@ func TestShakaLiveDASH(t *testing.T) {
 // runPlayerVOD: three viewers, 4 s apart, play the whole stream.
 func runPlayerVOD(t *testing.T, name string, q url.Values) {
 	dir := outDir(t, name)
-	s := startPlayerSite(t, dir)
-	sc := &scenario{
-		name:        name,
-		viewers:     playerViewers,
-		stagger:     demoStagger,
-		url:         func(int) string { return demoURL(s, q) },
-		playTimeout: demoTimeout,
-	}
-	results := sc.run(t, dir)
-	sum := summarize(t, dir, name, results, s)
+	sum, results := runVODSwarm(t, name, dir, startPlayerSite(t, dir), q, playerViewers)
 	for _, r := range results {
-		checkPlayedThrough(t, r)
 		checkPlayer(t, r, q.Get("player"))
 	}
 	if sum.P2PShare <= 0 {

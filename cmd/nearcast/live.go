@@ -58,17 +58,27 @@ type liveHandler struct {
 // files serves the directory above vodDir, where a segment of rendition r is
 // at /vod/r/<its URI>.
 func newLiveHandler(vodDir string, cfg *liveConfig, files http.Handler) (*liveHandler, error) {
-	if cfg.window < 1 {
-		return nil, fmt.Errorf("--live-window %d: want at least 1", cfg.window)
+	now, epoch, err := cfg.clock()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.start < 0 {
-		return nil, fmt.Errorf("--live-start %s: want 0 or more", cfg.start)
+	return &liveHandler{vod: vodDir, window: cfg.window, epoch: epoch, now: now, files: files}, nil
+}
+
+// clock checks the live flags and returns the clock of a live stream and
+// its epoch: when its timeline was at 0 (--live-start before now).
+func (c *liveConfig) clock() (now func() time.Time, epoch time.Time, err error) {
+	if c.window < 1 {
+		return nil, time.Time{}, fmt.Errorf("--live-window %d: want at least 1", c.window)
 	}
-	now := cfg.now
+	if c.start < 0 {
+		return nil, time.Time{}, fmt.Errorf("--live-start %s: want 0 or more", c.start)
+	}
+	now = c.now
 	if now == nil {
 		now = time.Now
 	}
-	return &liveHandler{vod: vodDir, window: cfg.window, epoch: now().Add(-cfg.start), now: now, files: files}, nil
+	return now, now().Add(-c.start), nil
 }
 
 func (h *liveHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {

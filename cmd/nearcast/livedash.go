@@ -94,17 +94,11 @@ const maxDASHSegment = 64 << 20
 // newLiveDASHHandler returns the live DASH handler for the VOD DASH
 // directory dashDir. files serves dashDir's files under /dash/<name>.
 func newLiveDASHHandler(dashDir string, cfg *liveConfig, files http.Handler) (http.Handler, error) {
-	if cfg.window < 1 {
-		return nil, fmt.Errorf("--live-window %d: want at least 1", cfg.window)
+	now, epoch, err := cfg.clock()
+	if err != nil {
+		return nil, err
 	}
-	if cfg.start < 0 {
-		return nil, fmt.Errorf("--live-start %s: want 0 or more", cfg.start)
-	}
-	now := cfg.now
-	if now == nil {
-		now = time.Now
-	}
-	return &liveDASHHandler{vod: dashDir, window: cfg.window, epoch: now().Add(-cfg.start), now: now, files: files}, nil
+	return &liveDASHHandler{vod: dashDir, window: cfg.window, epoch: epoch, now: now, files: files}, nil
 }
 
 func (h *liveDASHHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
