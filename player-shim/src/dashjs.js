@@ -112,6 +112,70 @@ export function dashIdentity(fr, fallbackManifest) {
   return id;
 }
 
+/**
+ * dashWindowStart is, for a media segment of a dynamic (live) MPD with kind
+ * "t" (see dashIdentity), the seq of the oldest segment of its swarm still
+ * available — the media start time in ms of that segment, computed the way
+ * dash.js computes FragmentRequest.mediaStartTime, so it is in the request's
+ * own numbering exactly. undefined for static MPDs, byte ranges (kind "b") and
+ * whatever cannot be derived exactly:
+ *
+ *   SegmentTimeline: the first S element of the Representation's timeline in
+ *     the MPD dash.js built this request from (the segment getter's own
+ *     source, manifest.Period[…].AdaptationSet[…].Representation[…]
+ *     .SegmentTemplate || .SegmentList): its @t (0 when absent) / @timescale.
+ *     The oldest segment the MPD lists.
+ *   SegmentTemplate@duration ($Number$, no timeline): from the DVR window
+ *     dash.js keeps (`dvrStart()`, DVRInfo.range.start, presentation time):
+ *     the segment that holds it, minus one — dash.js still counts a segment
+ *     available for one segment duration past the time-shift buffer — at the
+ *     period start at the earliest; its media time as
+ *     TemplateSegmentsGetter/getIndexBasedSegment compute it:
+ *     round5(period.start + index × duration) − period.start + @presentationTimeOffset.
+ *   anything else (SegmentList@duration, SegmentBase): undefined.
+ * @param {any} fr FragmentRequest
+ * @param {() => number | undefined} [dvrStart] DVR window start (s), presentation time
+ * @returns {number | undefined}
+ */
+export function dashWindowStart(fr, dvrStart) {
+  const rep = fr?.representation;
+  const adaptation = rep?.adaptation;
+  const period = adaptation?.period;
+  const manifest = period?.mpd?.manifest;
+  if (!manifest || manifest.type !== "dynamic") return undefined;
+  if (fr.range != null && fr.range !== "") return undefined; // kind "b"
+  let ms;
+  if (rep.segmentInfoType === "SegmentTimeline") {
+    let base;
+    try {
+      const r = manifest.Period[period.index].AdaptationSet[adaptation.index].Representation[rep.index];
+      base = r.SegmentTemplate || r.SegmentList;
+    } catch {
+      return undefined;
+    }
+    const S = base?.SegmentTimeline?.S;
+    const first = Array.isArray(S) ? S[0] : S;
+    if (!first || !finite(rep.timescale) || !(rep.timescale > 0)) return undefined;
+    // TimelineSegmentsGetter: mediaTime = @t of the first S (0 without one),
+    // mediaStartTime = mediaTime / timescale.
+    const t = Object.prototype.hasOwnProperty.call(first, "t") ? first.t : 0;
+    if (!finite(t)) return undefined;
+    ms = Math.round((t / rep.timescale) * 1000);
+  } else if (rep.segmentInfoType === "SegmentTemplate") {
+    const dur = rep.segmentDuration;
+    const start = period.start;
+    const dvr = dvrStart?.();
+    if (!finite(dur) || !(dur > 0) || !finite(start) || !finite(dvr)) return undefined;
+    const index = Math.max(0, Math.floor((Math.max(dvr, start) - start) / dur) - 1);
+    const presentationStart = parseFloat((start + index * dur).toFixed(5));
+    const pto = finite(rep.presentationTimeOffset) ? rep.presentationTimeOffset : 0;
+    ms = Math.round((presentationStart - start + pto) * 1000);
+  } else {
+    return undefined;
+  }
+  return Number.isSafeInteger(ms) && ms >= 0 ? ms : undefined;
+}
+
 function onlyRangeHeader(headers) {
   if (!headers) return true;
   for (const k in headers) {
@@ -190,6 +254,16 @@ export function createDashjsAdapter(core, dashjs, player, options = {}) {
     }
   }
 
+  /** dvrStart is the start (s, presentation time) of dash.js's DVR window for a media type. */
+  function dvrStart(mediaType) {
+    try {
+      const s = player.getDashMetrics?.()?.getCurrentDVRInfo?.(mediaType)?.range?.start;
+      return finite(s) ? s : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /**
    * toRequest maps an owned dash.js request to a LoadRequest, or null.
    * @param {any} req CommonMediaRequest
@@ -218,6 +292,9 @@ export function createDashjsAdapter(core, dashjs, player, options = {}) {
     const cdnMs = cdn.estimate(fr.duration);
     if (finite(cdnMs)) out.cdnMs = Math.round(cdnMs);
     if (swarmId) out.swarm = `${swarmId}|${id.rendition}|${pathOf(id.manifest)}`;
+    const windowStart = dashWindowStart(fr, () => dvrStart(fr.mediaType));
+    // Never above the segment asked for now.
+    if (windowStart !== undefined) out.windowStart = Math.min(windowStart, id.seq);
     return out;
   }
 

@@ -212,6 +212,44 @@ export function createHlsAdapter(core, Hls, options = {}) {
     return out.length ? out : undefined;
   }
 
+  /**
+   * windowStartOf is, for a fragment of a LIVE media playlist, the media
+   * sequence number of the oldest fragment that playlist still lists (hls.js
+   * LevelDetails.startSN: EXT-X-MEDIA-SEQUENCE, skipped segments of a delta
+   * update included) — the same numbering as `seq`, for the same swarm. The
+   * details come from the attached Hls instance (nearcast.attach(hls)): the
+   * playlists remembered from LEVEL_LOADED / AUDIO_TRACK_LOADED, and
+   * hls.levels[frag.level] (main) or hls.audioTracks[frag.level] (audio). Only
+   * details of the fragment's own playlist count (details.url === frag.baseurl:
+   * another level's or a redundant stream's playlist numbers its own
+   * segments); the newest (largest startSN) wins; any of them ended
+   * (EXT-X-ENDLIST, live false) or none known: undefined. Never above the
+   * fragment's own sn (the player asks for it now).
+   * @returns {number | undefined}
+   */
+  function windowStartOf(frag) {
+    const url = frag.baseurl;
+    if (!url || typeof frag.sn !== "number") return undefined;
+    const candidates = [adapter.playlists.get(url)];
+    const hls = adapter.hls;
+    if (hls) {
+      try {
+        const list = frag.type === "main" ? hls.levels : frag.type === "audio" ? hls.audioTracks : null;
+        candidates.push(list?.[frag.level]?.details);
+      } catch {
+        /* hls.js tearing down: the remembered playlists only */
+      }
+    }
+    let start;
+    for (const d of candidates) {
+      if (!d || d.url !== url) continue;
+      if (d.live !== true) return undefined;
+      const sn = d.startSN;
+      if (Number.isSafeInteger(sn) && sn >= 0 && (start === undefined || sn > start)) start = sn;
+    }
+    return start === undefined ? undefined : Math.min(start, frag.sn);
+  }
+
   function toRequest(context, loaderConfig) {
     const frag = context.frag;
     const manifest = frag.baseurl || context.url;
@@ -238,6 +276,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
     }
     const upcoming = upcomingOf(frag);
     if (upcoming) req.upcoming = upcoming;
+    const windowStart = windowStartOf(frag);
+    if (windowStart !== undefined) req.windowStart = windowStart;
     return req;
   }
 
@@ -570,7 +610,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
 
   /**
    * attach binds an Hls instance: its media element gives deadlines, its playlists
-   * give `upcoming`. Optional; without it the page's only <video>/<audio> is used.
+   * give `upcoming` and, for live playlists, `windowStart`. Optional; without it
+   * the page's only <video>/<audio> is used and no `windowStart` is sent.
    */
   function attach(hls) {
     detach();

@@ -16,7 +16,8 @@
 //     engine passes to the plugin after the filters);
 //   - for HLS, a response filter that reads the media playlists Shaka fetches,
 //     to learn each segment's media sequence number (Shaka's SegmentReference
-//     does not carry it).
+//     does not carry it) and, for live streams, the first one still listed
+//     (LoadRequest.windowStart).
 //
 // Only SEGMENT requests of AdvancedRequestType.MEDIA_SEGMENT for a video or
 // audio stream, first attempts, plain GETs outside low-latency mode (whose
@@ -65,15 +66,35 @@ const MAX_PLAYLISTS = 32;
 /**
  * hlsPlaylistIndex parses an HLS media playlist (RFC 8216 §4.3) into the media
  * sequence number of each segment, keyed by segmentKey(absolute URI without
- * query, byte range). Tags other than EXT-X-MEDIA-SEQUENCE and EXT-X-BYTERANGE
- * are skipped, so LL-HLS parts and preload hints are not indexed.
+ * query, byte range). See hlsPlaylistInfo.
  * @param {string} text
  * @param {string[]} bases the playlist's URLs (after and before redirects)
  * @returns {Map<string, number> | null} null when `text` is no media playlist
  */
 export function hlsPlaylistIndex(text, bases) {
+  return hlsPlaylistInfo(text, bases)?.index ?? null;
+}
+
+/**
+ * hlsPlaylistInfo parses an HLS media playlist: `index` maps each segment
+ * (segmentKey(absolute URI without query, byte range)) to its media sequence
+ * number; `first` is the media sequence number of the oldest segment the
+ * playlist lists (EXT-X-MEDIA-SEQUENCE, 0 without it; segments a delta update
+ * replaced by EXT-X-SKIP count as listed); `ended` tells EXT-X-ENDLIST or
+ * EXT-X-PLAYLIST-TYPE:VOD. Tags other than EXT-X-MEDIA-SEQUENCE,
+ * EXT-X-BYTERANGE and EXT-X-SKIP (SKIPPED-SEGMENTS advance the sequence) are
+ * skipped, so LL-HLS parts and preload hints are not indexed.
+ * @param {string} text
+ * @param {string[]} bases the playlist's URLs (after and before redirects)
+ * @returns {{index: Map<string, number>, first: number, ended: boolean} | null}
+ *   null when `text` is no media playlist
+ */
+export function hlsPlaylistInfo(text, bases) {
   if (typeof text !== "string" || !text.startsWith("#EXTM3U") || !text.includes("#EXTINF")) return null;
   const out = new Map();
+  let first = 0;
+  let ended = false;
+  let skipped = 0;
   let msn = 0;
   /** @type {{len: number, off: number | null} | null} */
   let range = null;
@@ -84,7 +105,16 @@ export function hlsPlaylistIndex(text, bases) {
     if (line.startsWith("#")) {
       if (line.startsWith("#EXT-X-MEDIA-SEQUENCE:")) {
         const n = Number(line.slice(22));
-        if (Number.isSafeInteger(n) && n >= 0) msn = n;
+        // EXT-X-SKIP may come first (hls.js accepts that): keep its count.
+        if (Number.isSafeInteger(n) && n >= 0) msn = (first = n) + skipped;
+      } else if (line.startsWith("#EXT-X-SKIP:")) {
+        const m = /(?:^|,)SKIPPED-SEGMENTS=(\d+)/.exec(line.slice(12));
+        if (m) {
+          skipped += Number(m[1]);
+          msn += Number(m[1]);
+        }
+      } else if (line === "#EXT-X-ENDLIST" || line === "#EXT-X-PLAYLIST-TYPE:VOD") {
+        ended = true;
       } else if (line.startsWith("#EXT-X-BYTERANGE:")) {
         const m = /^(\d+)(?:@(\d+))?$/.exec(line.slice(17).trim());
         range = m ? { len: Number(m[1]), off: m[2] !== undefined ? Number(m[2]) : null } : null;
@@ -112,7 +142,7 @@ export function hlsPlaylistIndex(text, bases) {
       out.set(segmentKey(abs, start, end), seq);
     }
   }
-  return out;
+  return { index: out, first, ended };
 }
 
 /** segmentKey names a segment by its URL without query and its byte range. */
@@ -235,7 +265,11 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
   const maxDeadline = finite(options.maxDeadlineMs) && options.maxDeadlineMs >= 0 ? options.maxDeadlineMs : DEFAULT_MAX_DEADLINE_MS;
   const swarmId = typeof options.swarmId === "string" && options.swarmId ? options.swarmId : "";
   const cdn = createCdnModel();
-  /** @type {Map<string, {cur: Map<string, number>, prev: Map<string, number> | null}>} playlist → index */
+  /**
+   * playlist → its index now and before the last refresh, and the media
+   * sequence number of its oldest segment (`first`) and whether it ended, now
+   * @type {Map<string, {cur: Map<string, number>, prev: Map<string, number> | null, first: number, ended: boolean}>}
+   */
   const playlists = new Map();
   let media = null;
 
@@ -253,33 +287,76 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
     const u8 = data instanceof ArrayBuffer ? new Uint8Array(data) : ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : null;
     // "#EXTM3U" first: MPDs and everything else are not decoded.
     if (!u8 || u8.length < 7 || u8[0] !== 0x23 || u8[1] !== 0x45 || u8[4] !== 0x4d || u8[5] !== 0x33) return;
-    let index;
+    let info;
     try {
       const bases = [...new Set([response.uri, response.originalUri].filter((u) => typeof u === "string" && u))];
-      index = hlsPlaylistIndex(decoder.decode(u8), bases);
+      info = hlsPlaylistInfo(decoder.decode(u8), bases);
     } catch (err) {
       core.log("cannot read playlist", err);
       return;
     }
-    if (!index) return;
+    if (!info) return;
     const key = stripQuery(response.uri || response.originalUri);
     const old = playlists.get(key);
     playlists.delete(key);
-    playlists.set(key, { cur: index, prev: old?.cur ?? null });
+    playlists.set(key, { cur: info.index, prev: old?.cur ?? null, first: info.first, ended: info.ended });
     if (playlists.size > MAX_PLAYLISTS) playlists.delete(playlists.keys().next().value);
   }
 
-  /** hlsLookup finds a segment in the playlists seen: {playlist, seq} or null. */
+  /**
+   * hlsLookup finds a segment in the playlists seen: {playlist, seq, first,
+   * ended} (first/ended: of the playlist as last fetched) or null.
+   */
   function hlsLookup(uri, range) {
     const key = segmentKey(uri, range?.start, range?.end);
     const all = [...playlists.entries()].reverse();
     for (const pass of ["cur", "prev"]) {
       for (const [playlist, idx] of all) {
         const seq = idx[pass]?.get(key);
-        if (seq !== undefined) return { playlist, seq };
+        if (seq !== undefined) return { playlist, seq, first: idx.first, ended: idx.ended };
       }
     }
     return null;
+  }
+
+  function isLive() {
+    try {
+      return player.isLive?.() === true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * dashWindowStart is, for a live DASH segment of kind "t", the seq of the
+   * oldest SegmentReference still in its Period's segment index (Shaka evicts
+   * the references that ended before the segment availability start at each
+   * MPD update), in the same numbering: round((startTime − timestampOffset) ×
+   * 1000). The per-Period stream's index first, then the combined one; a
+   * reference of another Period or Representation is another swarm: undefined.
+   */
+  function dashWindowStart(stream, ref, id) {
+    if (id.end !== undefined || !id.rendition.endsWith("|t")) return undefined;
+    const asset = player.getAssetUri?.();
+    const tried = new Set();
+    for (const s of [periodStream(stream, ref), stream]) {
+      const idx = s?.segmentIndex;
+      if (!idx || tried.has(idx) || typeof idx.find !== "function" || typeof idx.get !== "function") continue;
+      tried.add(idx);
+      let oldest = null;
+      try {
+        // Any index answers a time before its first reference with the
+        // position of that reference (its count of evicted ones).
+        const pos = idx.find(-Infinity);
+        if (pos != null) oldest = idx.get(pos);
+      } catch {
+        oldest = null;
+      }
+      if (!oldest) continue;
+      const o = dashIdentity(asset, stream, oldest, rangeOfReference(oldest));
+      if (o && o.manifest === id.manifest && o.rendition === id.rendition && o.end === undefined) return o.seq;
+    }
+    return undefined;
   }
 
   /**
@@ -297,6 +374,7 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
     if (!hit) return null;
     /** @type {any} */
     const id = { manifest: hit.playlist, seq: hit.seq };
+    if (!hit.ended) id.first = hit.first; // the playlist's oldest segment, while live
     if (stream?.type === "audio") id.rendition = "audio";
     if (range) {
       id.start = range.start;
@@ -367,7 +445,20 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
     }
     const upcoming = upcomingOf(stream, ref, id);
     if (upcoming) out.upcoming = upcoming;
+    const windowStart = isLive() ? windowStartOf(stream, ref, id) : undefined;
+    // Never above the segment asked for now.
+    if (windowStart !== undefined) out.windowStart = Math.min(windowStart, id.seq);
     return out;
+  }
+
+  /**
+   * windowStartOf (live streams only): HLS, the media sequence number of the
+   * oldest segment of the media playlist as last fetched (EXT-X-MEDIA-SEQUENCE),
+   * unless it has ended; DASH, see dashWindowStart.
+   */
+  function windowStartOf(stream, ref, id) {
+    if (player.getManifestType?.() === "HLS") return id.first;
+    return dashWindowStart(stream, ref, id);
   }
 
   function owns(args, context) {

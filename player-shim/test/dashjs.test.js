@@ -27,13 +27,16 @@ globalThis.MediaSource ??= class MediaSource {
 
 const dashjs = (await import("dashjs")).default;
 const { createCore } = await import("../src/core.js");
-const { createDashjsAdapter, dashIdentity, ownsRequest, periodKey } = await import("../src/dashjs.js");
+const { createDashjsAdapter, dashIdentity, dashWindowStart, ownsRequest, periodKey } = await import("../src/dashjs.js");
 const { browserish, bytes, fakeBridge, result, tick } = await import("./helpers.js");
 
 browserish();
 
 const MPD = "https://cdn.example/live/stream.mpd";
 const MPD_TEXT = `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="static" mediaPresentationDuration="PT10S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011"><Period id="p0"><AdaptationSet mimeType="video/mp4"><SegmentTemplate media="v-$Number$.m4s" initialization="v-init.mp4" duration="2" startNumber="1"/><Representation id="v1" bandwidth="100000" codecs="avc1.42c01e" width="320" height="180"/></AdaptationSet></Period></MPD>`;
+
+// Other MPDs by URL (without query); any other .mpd URL answers MPD_TEXT.
+const MPDS = new Map();
 
 /**
  * FakeXHR is the CDN behind dash.js's XHRLoader: a manifest for .mpd URLs,
@@ -67,7 +70,7 @@ class FakeXHR {
     if (this.aborted) return;
     let body;
     if (this.url.includes(".mpd")) {
-      body = MPD_TEXT;
+      body = MPDS.get(this.url.split("?")[0]) ?? MPD_TEXT;
     } else {
       const m = /bytes=(\d+)-(\d+)/.exec(this.headers.Range ?? "");
       body = new Uint8Array(m ? +m[2] - +m[1] + 1 : FakeXHR.size).fill(1).buffer;
@@ -259,6 +262,7 @@ test("engine load through dash.js's HTTPLoader: one success, fresh exact bytes, 
   assert.equal(req.sizeHint, (800000 * 2) / 8, "bitrate × duration");
   assert.equal("start" in req, false);
   assert.ok(req.deadlineMs >= 0);
+  assert.equal("windowStart" in req, false, "not a live stream");
 
   // dash.js's HTTP metric: latency = firstByteMs, duration = transferMs.
   const m = seen.cfg.dashMetrics.getCurrentHttpRequest("video");
@@ -532,4 +536,107 @@ test("index: attachDashjs() starts the page's engine after dash.js's first segme
   assert.equal(bridge.calls.length, 1, "detached: dash.js's loader");
   assert.equal(FakeXHR.instances.length, 2);
   await nearcast.destroy();
+});
+
+// ---- live: windowStart ---------------------------------------------------------
+
+const LIVE_TL = "https://cdn.example/live/timeline.mpd";
+const LIVE_NUM = "https://cdn.example/live/number.mpd";
+
+/**
+ * liveRep parses a live MPD with dash.js's own parser and DashAdapter and
+ * returns its first video Representation vo, with dash.js's own segment
+ * getters for it (what DashHandler asks for segments).
+ */
+async function liveRep(player, seen, url) {
+  const manifest = await new Promise((resolve, reject) => {
+    player.retrieveManifest(`${url}?token=abc`, (m, err) => (err ? reject(err) : resolve(m)));
+  });
+  assert.equal(manifest.type, "dynamic");
+  const adapter = seen.factory.getSingletonFactoryByName("DashAdapter")(seen.context).getInstance();
+  adapter.updatePeriods(manifest);
+  const [streamInfo] = adapter.getStreamsInfo();
+  const [mediaInfo] = adapter.getAllMediaInfoForType(streamInfo, "video");
+  const [r] = adapter.getVoRepresentations(mediaInfo);
+  const timelineConverter = seen.factory.getSingletonFactoryByName("TimelineConverter")(seen.context).getInstance();
+  const cfg = { timelineConverter, dashMetrics: seen.cfg.dashMetrics };
+  const getters = {
+    timeline: seen.factory.getClassFactoryByName("TimelineSegmentsGetter")(seen.context).create(cfg, true),
+    template: seen.factory.getClassFactoryByName("TemplateSegmentsGetter")(seen.context).create(cfg, true),
+  };
+  return { r, getters };
+}
+
+/** fragOf builds the FragmentRequest of a segment dash.js's getter made. */
+function fragOf(r, seg) {
+  return frag({ r, index: seg.index, startTime: seg.presentationStartTime, duration: seg.duration, mediaStartTime: seg.mediaStartTime, url: `https://cdn.example/live/${seg.media}?token=abc` });
+}
+
+test("live SegmentTimeline: windowStart = the media time (ms) of the MPD's first S, as dash.js numbers it", async () => {
+  const ast = new Date(Date.now() - 100000).toISOString();
+  // $Time$ far from zero (presentationTimeOffset 10000 s), 50 segments of 2 s.
+  MPDS.set(LIVE_TL, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" availabilityStartTime="${ast}" timeShiftBufferDepth="PT200S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011"><Period id="p0" start="PT0S"><AdaptationSet mimeType="video/mp4"><SegmentTemplate media="v-$Time$.m4s" initialization="v-init.mp4" timescale="90000" presentationTimeOffset="900000000"><SegmentTimeline><S t="900000000" d="180000" r="49"/></SegmentTimeline></SegmentTemplate><Representation id="v1" bandwidth="100000" codecs="avc1.42c01e" width="320" height="180"/></AdaptationSet></Period></MPD>`);
+  const { bridge, http, player, seen } = await setup({ respond: (c) => c.resolve(result(bytes(10))) });
+  const { r, getters } = await liveRep(player, seen, LIVE_TL);
+  assert.equal(r.segmentInfoType, "SegmentTimeline");
+  const first = getters.timeline.getSegmentByIndex(r, null); // dash.js's oldest segment
+  const seg = getters.timeline.getSegmentByTime(r, 90);
+  assert.equal(first.media, "v-900000000.m4s");
+  assert.equal(seg.media, "v-908100000.m4s");
+  await load(http(), fragOf(r, seg)).done;
+  const req = bridge.calls[0].req;
+  assert.equal(req.seq, 10090000, "$Time$ 908100000 / 90000 in ms");
+  assert.equal(req.rendition, "p0|v1|t");
+  assert.equal(req.windowStart, Math.round(first.mediaStartTime * 1000));
+  assert.equal(req.windowStart, 10000000);
+  assert.equal(dashIdentity(fragOf(r, first)).seq, req.windowStart, "the identity of dash.js's first segment");
+  assert.equal(dashWindowStart(fragOf(r, first)), 10000000, "the same for any segment of the MPD");
+});
+
+test("live SegmentTemplate@duration: windowStart from dash.js's DVR window, one segment back, in media time", async () => {
+  // 100.9 s into the stream; 2 s segments; presentationTimeOffset 5000 s.
+  const ast = new Date(Date.now() - 100900).toISOString();
+  MPDS.set(LIVE_NUM, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" availabilityStartTime="${ast}" timeShiftBufferDepth="PT20S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011"><Period id="p0" start="PT0S"><AdaptationSet mimeType="video/mp4"><SegmentTemplate media="v-$Number$.m4s" initialization="v-init.mp4" timescale="90000" duration="180000" startNumber="1" presentationTimeOffset="450000000"/><Representation id="v1" bandwidth="100000" codecs="avc1.42c01e" width="320" height="180"/></AdaptationSet></Period></MPD>`);
+  const { bridge, http, player, seen } = await setup({ respond: (c) => c.resolve(result(bytes(10))) });
+  const { r, getters } = await liveRep(player, seen, LIVE_NUM);
+  assert.equal(r.segmentInfoType, "SegmentTemplate");
+  const seg = getters.template.getSegmentByIndex(r, 45);
+  assert.equal(seg.media, "v-46.m4s");
+
+  // No DVR window known yet: no windowStart (it cannot be derived).
+  await load(http(), fragOf(r, seg)).done;
+  assert.equal(bridge.calls[0].req.seq, 5090000);
+  assert.equal("windowStart" in bridge.calls[0].req, false);
+
+  // dash.js's DVR window starts at now − timeShiftBufferDepth = 80.9 s: the
+  // segment holding it starts at 80 s; dash.js still serves the one before
+  // (available until a segment duration past the time-shift buffer).
+  seen.cfg.dashMetrics.addDVRInfo("video", 100.9, null, { start: 80.9, end: 100.9 });
+  await load(http(), fragOf(r, seg)).done;
+  const req = bridge.calls[1].req;
+  assert.equal(req.windowStart, 5078000, "media time 5000 + 78 s, in ms");
+  const holding = getters.template.getSegmentByTime(r, 80.9);
+  assert.equal(holding.media, "v-41.m4s");
+  const oldest = getters.template.getSegmentByIndex(r, holding.index - 1);
+  assert.ok(oldest, "dash.js still counts it available");
+  assert.equal(dashIdentity(fragOf(r, oldest)).seq, req.windowStart, "the identity dash.js's own segment would get");
+});
+
+test("dashWindowStart: static MPDs, byte ranges and SegmentList@duration get none; never negative", () => {
+  const live = (over = {}) => {
+    const r = rep(over);
+    r.adaptation.period.mpd.manifest.type = "dynamic";
+    return r;
+  };
+  const staticRep = rep({ segmentInfoType: "SegmentTimeline" });
+  assert.equal(dashWindowStart(frag({ r: staticRep })), undefined, "static (VOD)");
+  assert.equal(dashWindowStart(frag({ r: live({ segmentInfoType: "SegmentBase" }), range: "0-99" })), undefined, "kind b");
+  assert.equal(dashWindowStart(frag({ r: live({ segmentInfoType: "SegmentList" }) }), () => 10), undefined, "SegmentList@duration");
+  const tpl = live({ segmentInfoType: "SegmentTemplate" });
+  tpl.segmentDuration = 2;
+  assert.equal(dashWindowStart(frag({ r: tpl }), () => undefined), undefined, "no DVR window");
+  assert.equal(dashWindowStart(frag({ r: tpl }), () => 0.5), 0, "at the period start at the earliest");
+  assert.equal(dashWindowStart(frag({ r: tpl }), () => 7), 4000);
+  tpl.adaptation.period.start = 30;
+  assert.equal(dashWindowStart(frag({ r: tpl }), () => 12), 0, "a window before this period: its first segment");
 });

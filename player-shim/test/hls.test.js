@@ -429,6 +429,51 @@ test("attach(hls): playlists give upcoming fragments, hls.media gives deadlines"
   assert.equal(Object.keys(handlers).length, 0, "unhooked on destroy");
 });
 
+test("live playlists: windowStart = startSN of the fragment's own playlist (attach(hls)); none for VOD or unknown", async () => {
+  const { fLoader, bridge, a } = await ready((c) => c.resolve(result(bytes(10))));
+  const base = "https://cdn.example/v/index.m3u8";
+  const abase = "https://cdn.example/a/en.m3u8";
+  const load = async (ctx) => {
+    await drive(fLoader, fragContext(ctx)).done;
+    return bridge.calls.at(-1).req;
+  };
+  // Not attached: the adapter cannot see the playlist.
+  assert.equal("windowStart" in (await load({ sn: 105, baseurl: base })), false);
+
+  const handlers = {};
+  const hls = { media: null, levels: [], audioTracks: [], on: (ev, fn) => (handlers[ev] = fn), off: (ev) => delete handlers[ev] };
+  a.attach(hls);
+  const details = (url, startSN, live, n = 4) => ({
+    url, live, startSN, endSN: startSN + n - 1,
+    fragments: Array.from({ length: n }, (_, i) => ({ sn: startSN + i, url: `${url}/seg${startSN + i}.m4s`, byteRange: [] })),
+  });
+  handlers.hlsLevelLoaded("hlsLevelLoaded", { details: details(base, 103, true) });
+  let req = await load({ sn: 105, baseurl: base });
+  assert.equal(req.seq, 105);
+  assert.equal(req.windowStart, 103);
+  // A refresh slides the window; hls.levels[frag.level] may already hold it.
+  hls.levels[0] = { details: details(base, 104, true) };
+  assert.equal((await load({ sn: 105, baseurl: base, level: 0 })).windowStart, 104, "the newest of the two");
+  // Another level's (or redundant stream's) playlist numbers its own segments.
+  hls.levels[1] = { details: details("https://backup.example/v/index.m3u8", 900, true) };
+  assert.equal((await load({ sn: 105, baseurl: base, level: 1 })).windowStart, 103, "only the fragment's own playlist");
+  // Never above the fragment asked for.
+  handlers.hlsLevelLoaded("hlsLevelLoaded", { details: details(base, 110, true) });
+  hls.levels = [];
+  assert.equal((await load({ sn: 105, baseurl: base })).windowStart, 105);
+  // Alternate audio: hls.audioTracks[frag.level], its own playlist and numbering.
+  hls.audioTracks[2] = { details: details(abase, 40, true) };
+  req = await load({ sn: 42, type: "audio", level: 2, baseurl: abase, url: `${abase}/seg42.m4s` });
+  assert.deepEqual([req.rendition, req.seq, req.windowStart], ["audio", 42, 40]);
+  // The stream ends (EXT-X-ENDLIST): no more windowStart.
+  handlers.hlsLevelLoaded("hlsLevelLoaded", { details: details(base, 103, false) });
+  assert.equal("windowStart" in (await load({ sn: 105, baseurl: base })), false);
+  // VOD.
+  hls.levels[0] = { details: details(base, 0, false) };
+  assert.equal("windowStart" in (await load({ sn: 2, baseurl: base, level: 0 })), false);
+  a.detach();
+});
+
 test("applyTiming: cache hits report the original transfer; unknown TTFB takes a share", () => {
   const s = newLoadStats();
   applyTiming(s, 1000, { transferMs: 800, firstByteMs: 100 }, 1, 5000);

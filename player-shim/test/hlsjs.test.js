@@ -5,7 +5,7 @@ import { test, beforeEach, afterEach } from "node:test";
 import assert from "node:assert/strict";
 
 globalThis.self ??= globalThis; // hls.js refers to `self`
-const { default: Hls, Fragment, FetchLoader, PlaylistLevelType, LoadStats } = await import("hls.js");
+const { default: Hls, Fragment, FetchLoader, PlaylistLevelType, LoadStats, M3U8Parser } = await import("hls.js");
 const { createCore } = await import("../src/core.js");
 const { createHlsAdapter } = await import("../src/hls.js");
 const { browserish, bytes, fakeBridge, result, tick } = await import("./helpers.js");
@@ -124,4 +124,44 @@ test("engine success with a real Fragment and hls.js's own LoadStats shape", asy
   const theirs = Object.keys(new LoadStats()).sort();
   assert.deepEqual(ours, theirs, "same fields as hls.js LoadStats");
   assert.equal(frag.stats.loaded, 700);
+});
+
+test("live: windowStart = startSN of hls.js's own LevelDetails (M3U8Parser), delta updates included; none for VOD", async () => {
+  globalThis.__nearcastWasm = fakeBridge({ respond: (c) => c.resolve(result(bytes(10))) });
+  const core = createCore({ now: () => performance.now() + 60000 });
+  const adapter = createHlsAdapter(core, Hls, {});
+  await core.start({ trackers: ["ws://x/announce"] });
+  const config = { ...Hls.DefaultConfig, fLoader: adapter.fLoader };
+  const url = "https://cdn.example/live/v.m3u8";
+  const parse = (text) => M3U8Parser.parseLevelPlaylist(text, url, 0, PlaylistLevelType.MAIN, 0, null);
+  const seg = (sn) => `#EXTINF:2.0,\nseg${sn}.m4s\n`;
+  const head = "#EXTM3U\n#EXT-X-VERSION:9\n#EXT-X-TARGETDURATION:2\n";
+  const hls = { levels: [{ details: null }], audioTracks: [], media: null, on() {}, off() {} };
+  adapter.attach(hls);
+  const request = async (details, sn) => {
+    hls.levels[0].details = details;
+    const frag = details.fragments.find((f) => f?.sn === sn);
+    const out = loadLike(adapter.fLoader, frag, config);
+    await out.done;
+    return globalThis.__nearcastWasm.calls.at(-1).req;
+  };
+
+  const live = parse(`${head}#EXT-X-MEDIA-SEQUENCE:1000\n${[1000, 1001, 1002, 1003].map(seg).join("")}`);
+  assert.equal(live.live, true);
+  let req = await request(live, 1002);
+  assert.deepEqual([req.manifest, req.seq, req.windowStart], [url, 1002, 1000]);
+
+  // A delta update (EXT-X-SKIP): startSN is still EXT-X-MEDIA-SEQUENCE, the
+  // oldest segment the playlist lists.
+  const delta = parse(`${head}#EXT-X-SERVER-CONTROL:CAN-SKIP-UNTIL=12\n#EXT-X-MEDIA-SEQUENCE:1001\n#EXT-X-SKIP:SKIPPED-SEGMENTS=2\n${[1003, 1004].map(seg).join("")}`);
+  assert.equal(delta.startSN, 1001);
+  req = await request(delta, 1004);
+  assert.deepEqual([req.seq, req.windowStart], [1004, 1001]);
+
+  const vod = parse(`${head}#EXT-X-MEDIA-SEQUENCE:1000\n#EXT-X-PLAYLIST-TYPE:VOD\n${[1000, 1001, 1002].map(seg).join("")}#EXT-X-ENDLIST\n`);
+  assert.equal(vod.live, false);
+  req = await request(vod, 1001);
+  assert.equal(req.seq, 1001);
+  assert.equal("windowStart" in req, false);
+  adapter.detach();
 });

@@ -46,7 +46,7 @@ globalThis.fetch = async (input, init = {}) => {
 const shaka = (await import("shaka-player")).default;
 shaka.polyfill.installAll();
 const { createCore } = await import("../src/core.js");
-const { createShakaAdapter, dashIdentity, hlsPlaylistIndex } = await import("../src/shaka.js");
+const { createShakaAdapter, dashIdentity, hlsPlaylistIndex, hlsPlaylistInfo } = await import("../src/shaka.js");
 const dashjsAdapter = await import("../src/dashjs.js");
 const { browserish, bytes, fakeBridge, result, tick } = await import("./helpers.js");
 
@@ -278,6 +278,23 @@ https://other.example/x/seg9.ts
   ]);
   assert.equal(hlsPlaylistIndex("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nv.m3u8\n", ["https://x/"]), null, "a master playlist");
   assert.equal(hlsPlaylistIndex("<MPD/>", ["https://x/"]), null);
+});
+
+test("HLS playlists: the first media sequence, the end, EXT-X-SKIP (delta updates)", () => {
+  const base = ["https://cdn.example/p/index.m3u8"];
+  const info = hlsPlaylistInfo("#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:40\n#EXTINF:2,\ns40.ts\n#EXTINF:2,\ns41.ts\n", base);
+  assert.deepEqual([info.first, info.ended, [...info.index.values()]], [40, false, [40, 41]]);
+  const vod = hlsPlaylistInfo("#EXTM3U\n#EXT-X-PLAYLIST-TYPE:VOD\n#EXTINF:2,\ns0.ts\n", base);
+  assert.deepEqual([vod.first, vod.ended], [0, true]);
+  assert.equal(hlsPlaylistInfo("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:3\n#EXTINF:2,\ns3.ts\n#EXT-X-ENDLIST\n", base).ended, true);
+  // A delta update lists the oldest segments as skipped: they keep their numbers.
+  for (const text of [
+    "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:40\n#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n#EXTINF:2,\ns43.ts\n",
+    "#EXTM3U\n#EXT-X-SKIP:SKIPPED-SEGMENTS=3\n#EXT-X-MEDIA-SEQUENCE:40\n#EXTINF:2,\ns43.ts\n",
+  ]) {
+    const d = hlsPlaylistInfo(text, base);
+    assert.deepEqual([d.first, [...d.index]], [40, [["https://cdn.example/p/s43.ts", 43]]]);
+  }
 });
 
 // ---- loads -------------------------------------------------------------------
@@ -584,6 +601,105 @@ test("index: attachShaka() starts the page's engine after Shaka's first segment;
   await settle(fetchSegment(player, video, video.segmentIndex.get(2)));
   assert.equal(bridge.calls.length, 1, "detached: Shaka's plugin");
   await nearcast.destroy();
+});
+
+// ---- live: windowStart ---------------------------------------------------------
+
+test("live DASH: windowStart = the media time (ms) of the oldest reference left in the Period's segment index", async () => {
+  const url = "https://cdn.example/d/live.mpd";
+  const ast = new Date(Date.now() - 100000).toISOString();
+  // $Time$ far from zero (presentationTimeOffset 10000 s); 50 segments of 2 s
+  // in the MPD, a 200 s time-shift buffer: Shaka evicts none of them.
+  FILES.set(url, `<?xml version="1.0"?><MPD xmlns="urn:mpeg:dash:schema:mpd:2011" type="dynamic" availabilityStartTime="${ast}" timeShiftBufferDepth="PT200S" minBufferTime="PT2S" profiles="urn:mpeg:dash:profile:isoff-live:2011">
+<Period id="a" start="PT0S"><AdaptationSet mimeType="video/mp4" codecs="avc1.42c01e"><SegmentTemplate media="v/$RepresentationID$/$Time$.m4s" initialization="v/$RepresentationID$/init.mp4" timescale="90000" presentationTimeOffset="900000000"><SegmentTimeline><S t="900000000" d="180000" r="49"/></SegmentTimeline></SegmentTemplate><Representation id="v1" bandwidth="400000" width="640" height="360"/></AdaptationSet></Period></MPD>`);
+  const { player, bridge, a } = await setup({ asset: `${url}?token=1`, respond: (c) => c.resolve(result(bytes(10))) });
+  player.isLive = () => true;
+  const { video, parser } = await parse(player, shaka.dash.DashParser, `${url}?token=1`);
+  try {
+    // The media time in the URL ($Time$), in ms: the numbering the swarm uses.
+    const timeOf = (ref) => Math.round((Number(/\/(\d+)\.m4s/.exec(ref.getUris()[0])[1]) / 90000) * 1000);
+    const idx = video.segmentIndex;
+    const firstPos = idx.find(-Infinity);
+    const oldest = idx.get(firstPos);
+    assert.equal(timeOf(oldest), 10000000, "nothing evicted: the MPD's first S");
+    const ref = idx.get(firstPos + 45);
+    await settle(fetchSegment(player, video, ref));
+    let req = bridge.calls.at(-1).req;
+    assert.equal(req.seq, timeOf(ref));
+    assert.equal(req.seq, 10090000);
+    assert.equal(req.windowStart, 10000000);
+    // Shaka evicts what left the availability window (as at an MPD update).
+    idx.evict(40.5);
+    assert.equal(timeOf(idx.get(idx.find(-Infinity))), 10040000);
+    await settle(fetchSegment(player, video, ref));
+    req = bridge.calls.at(-1).req;
+    assert.equal(req.windowStart, 10040000, "the oldest reference left: 40–42 s");
+    // Not live: no windowStart.
+    player.isLive = () => false;
+    await settle(fetchSegment(player, video, ref));
+    assert.equal("windowStart" in bridge.calls.at(-1).req, false);
+  } finally {
+    await parser.stop();
+    a.detach();
+  }
+});
+
+test("VOD DASH and HLS: no windowStart", async () => {
+  const { player, bridge, a } = await setup({ respond: (c) => c.resolve(result(bytes(10))) });
+  assert.equal(player.isLive(), false);
+  const { video } = await parse(player, shaka.dash.DashParser, `${MPD}?token=1`);
+  await settle(fetchSegment(player, video, video.segmentIndex.get(2)));
+  assert.equal(bridge.calls.at(-1).req.seq, 4000);
+  assert.equal("windowStart" in bridge.calls.at(-1).req, false);
+  a.detach();
+  const h = await setup({ type: "HLS", asset: HLS, respond: (c) => c.resolve(result(bytes(10))) });
+  const { video: hv } = await parse(h.player, shaka.hls.HlsParser, HLS);
+  h.player.isLive = () => true; // even if Shaka said so: the playlist has ended
+  await settle(fetchSegment(h.player, hv, hv.segmentIndex.get(1)));
+  assert.equal(h.bridge.calls.at(-1).req.seq, 101);
+  assert.equal("windowStart" in h.bridge.calls.at(-1).req, false);
+  h.a.detach();
+});
+
+test("live HLS: windowStart = EXT-X-MEDIA-SEQUENCE of the media playlist as last fetched", async () => {
+  const master = "https://cdn.example/hl/master.m3u8";
+  const media = "https://cdn.example/hl/v.m3u8";
+  const playlist = (msn, n, end = "") =>
+    `#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:${msn}\n#EXT-X-MAP:URI="init.mp4"\n` +
+    Array.from({ length: n }, (_, i) => `#EXTINF:2.0,\ns${msn + i}.m4s?token=v\n`).join("") + end;
+  FILES.set(master, `#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=800000,CODECS="avc1.42c01e",RESOLUTION=640x360\nv.m3u8?token=v\n`);
+  FILES.set(media, playlist(500, 4));
+  const { player, bridge, a } = await setup({ type: "HLS", asset: master, respond: (c) => c.resolve(result(bytes(10))) });
+  player.isLive = () => true;
+  const { video, parser } = await parse(player, shaka.hls.HlsParser, master);
+  try {
+    // Shaka's own reference as the context's segment; the URI names the segment.
+    const ask = async (sn) => {
+      const ref = video.segmentIndex.get(video.segmentIndex.find(-Infinity));
+      const uri = `https://cdn.example/hl/s${sn}.m4s?token=v`;
+      await settle(player.getNetworkingEngine().request(SEGMENT, NE.makeRequest([uri], player.getConfiguration().streaming.retryParameters), { type: MEDIA_SEGMENT, stream: video, segment: ref }));
+      return bridge.calls.at(-1).req;
+    };
+    let req = await ask(502);
+    assert.deepEqual([req.manifest, req.seq, req.windowStart], [media, 502, 500]);
+    // The playlist refreshes (through Shaka's networking engine): the window slides.
+    FILES.set(media, playlist(502, 4));
+    await player.getNetworkingEngine().request(NE.RequestType.MANIFEST, NE.makeRequest([`${media}?token=v`], player.getConfiguration().manifest.retryParameters)).promise;
+    req = await ask(503);
+    assert.deepEqual([req.seq, req.windowStart], [503, 502]);
+    // A segment only the previous playlist listed: never above it.
+    req = await ask(501);
+    assert.deepEqual([req.seq, req.windowStart], [501, 501]);
+    // The stream ends.
+    FILES.set(media, playlist(502, 4, "#EXT-X-ENDLIST\n"));
+    await player.getNetworkingEngine().request(NE.RequestType.MANIFEST, NE.makeRequest([`${media}?token=v`], player.getConfiguration().manifest.retryParameters)).promise;
+    req = await ask(503);
+    assert.equal(req.seq, 503);
+    assert.equal("windowStart" in req, false);
+  } finally {
+    await parser.stop();
+    a.detach();
+  }
 });
 
 const iife = new URL("../dist/nearcast.js", import.meta.url);

@@ -242,7 +242,8 @@ export interface Nearcast {
   off(type: NearcastEventType | "*", fn: (ev: NearcastEvent) => void): void;
   /**
    * Bind an Hls instance (recommended): hls.media gives fragment deadlines and its
-   * playlists give `upcoming` prefetch hints. Returns `hls`.
+   * playlists give `upcoming` prefetch hints and, for live playlists, the engine
+   * request's `windowStart` (the playlist's first media sequence number). Returns `hls`.
    */
   attach<T>(hls: T): T;
   /**
