@@ -27,20 +27,37 @@ export const finite = (v) => typeof v === "number" && Number.isFinite(v);
 export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
 /**
- * transferTiming returns the real transfer behind an engine answer: `transfer`
- * is LoadResult.transferMs (for cache hits, the original transfer), or the wall
- * time of the call when the engine does not know it; `ttfb` is firstByteMs, or
- * TTFB_SHARE of the transfer when unknown, and never more than the transfer.
- * @param {{transferMs?: number, firstByteMs?: number} | null | undefined} result
+ * transferTiming returns the transfer behind an engine answer that the
+ * player's bandwidth estimate should see: `transfer` is LoadResult.transferMs
+ * (for cache hits, the original transfer), or the wall time of the call when
+ * the engine does not know it; `ttfb` is firstByteMs, or TTFB_SHARE of the
+ * transfer when unknown, and never more than the transfer. Never the time the
+ * engine spent waiting for a peer, and never an instant cache hit.
+ *
+ * One exception, with `cdn` (the adapter's CDN model): bytes that came from a
+ * peer slower than the CDN are reported at the CDN's measured speed. ABR asks
+ * which rendition the loader can sustain, and a slow peer does not limit that:
+ * the engine takes a peer only when it delivers before the player needs the
+ * segment, and the CDN otherwise. Reported at the peer's own speed, a peer on
+ * a thin uplink would push every viewer it serves down to a lower rendition
+ * than the same player picks without nearcast.
+ * @param {{transferMs?: number, firstByteMs?: number, origin?: string, data?: any} | null | undefined} result
  * @param {number} wallMs
+ * @param {ReturnType<typeof createCdnModel>} [cdn]
  * @returns {{transfer: number, ttfb: number}}
  */
-export function transferTiming(result, wallMs) {
-  const transfer = finite(result?.transferMs) && result.transferMs > 0 ? result.transferMs : Math.max(0, wallMs);
-  const ttfb =
+export function transferTiming(result, wallMs, cdn) {
+  let transfer = finite(result?.transferMs) && result.transferMs > 0 ? result.transferMs : Math.max(0, wallMs);
+  let ttfb =
     finite(result?.firstByteMs) && result.firstByteMs > 0
       ? Math.min(result.firstByteMs, transfer)
       : transfer * TTFB_SHARE;
+  const bytes = ArrayBuffer.isView(result?.data) ? result.data.byteLength : NaN;
+  const atCdn = result?.origin === "peer" && cdn ? cdn.time(bytes) : undefined;
+  if (finite(atCdn) && atCdn > 0 && atCdn < transfer) {
+    transfer = atCdn;
+    ttfb = Math.min(ttfb, cdn.ttfb(), transfer);
+  }
   return { transfer, ttfb };
 }
 
@@ -106,6 +123,25 @@ export function createCdnModel() {
       const size = bytes(durationSec);
       return finite(rate) && finite(size) ? ttfb + size / rate : undefined;
     },
+    /**
+     * learn takes the timing of an engine answer the engine fetched from the
+     * CDN itself (source "cdn"), so the model stays current while the engine
+     * serves every segment.
+     */
+    learn(result) {
+      const n = ArrayBuffer.isView(result?.data) ? result.data.byteLength : NaN;
+      const t = result?.transferMs;
+      if (result?.source !== "cdn" || !finite(n) || n <= 0 || !finite(t) || t <= 0) return;
+      const first = finite(result.firstByteMs) && result.firstByteMs > 0 ? Math.min(result.firstByteMs, t) : t * TTFB_SHARE;
+      ttfb = avg(ttfb, first);
+      rate = avg(rate, n / Math.max(1, t - first));
+    },
+    /** time is the expected CDN time (ms) of `n` bytes, or undefined. */
+    time(n) {
+      return finite(rate) && finite(n) && n > 0 ? ttfb + n / rate : undefined;
+    },
+    /** ttfb is the CDN's measured time to first byte (ms), or NaN. */
+    ttfb: () => ttfb,
   };
 }
 

@@ -402,7 +402,8 @@ export function createDashjsAdapter(core, dashjs, player, options = {}) {
       }
       const buf = freshBuffer(u8);
       const n = buf.byteLength;
-      const { transfer, ttfb } = transferTiming(result, core.now() - start);
+      cdn.learn(result);
+      const { transfer, ttfb } = transferTiming(result, core.now() - start, cdn);
       this.finish();
       const { req: r, resp, cd, fr } = this;
       resp.url = r.url;

@@ -98,8 +98,8 @@ function copyStats(dst, src) {
  * so first − start = ttfb and end − first = transfer − ttfb, and
  * start ≤ first ≤ end always holds.
  */
-export function applyTiming(stats, bytes, result, wallMs, now) {
-  const { transfer, ttfb } = transferTiming(result, wallMs);
+export function applyTiming(stats, bytes, result, wallMs, now, cdn) {
+  const { transfer, ttfb } = transferTiming(result, wallMs, cdn);
   stats.loading.end = now;
   // now − transfer ≥ 0 for any transfer made by this page; the floor only guards
   // against bogus engine numbers (a zero start would read as "not started").
@@ -429,7 +429,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
       const buf = freshBuffer(u8);
       const now = core.now();
       const stats = this.stats;
-      applyTiming(stats, buf.byteLength, result, now - start, now);
+      adapter.cdn.learn(result);
+      applyTiming(stats, buf.byteLength, result, now - start, now, adapter.cdn);
       const context = this.context;
       const response = { url: context.url, data: buf, code: 200 };
       // Like hls.js's XhrLoader: a single progress event with the whole payload

@@ -642,7 +642,8 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
         return;
       }
       const [uri, request] = this.args;
-      const { transfer, ttfb } = transferTiming(result, core.now() - start);
+      cdn.learn(result);
+      const { transfer, ttfb } = transferTiming(result, core.now() - start, cdn);
       // Shaka's CMCD and stats read the request's time to first byte.
       request.timeToFirstByte = Math.round(ttfb);
       const done = () =>

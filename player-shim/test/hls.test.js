@@ -1,6 +1,7 @@
 import { test, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { createCore } from "../src/core.js";
+import { createCdnModel, transferTiming } from "../src/common.js";
 import { createHlsAdapter, applyTiming, deadlineMs, rangeOf, owns, newLoadStats } from "../src/hls.js";
 import {
   browserish, bytes, fakeBridge, result, FakePlayerLoader, FakeHls, loaderConfig,
@@ -488,6 +489,26 @@ test("applyTiming: cache hits report the original transfer; unknown TTFB takes a
   const z = newLoadStats();
   applyTiming(z, 1000, { transferMs: 10, firstByteMs: 50 }, 0, 5000);
   assert.ok(z.loading.first <= z.loading.end && z.loading.first >= z.loading.start);
+});
+
+test("ABR timing: a peer slower than the CDN is reported at the CDN's measured speed; nothing else changes", () => {
+  const cdn = createCdnModel();
+  const peer = (ms, n = 400000) => ({ transferMs: ms, firstByteMs: 80, origin: "peer", source: "peer", data: new Uint8Array(n) });
+  // No CDN measurement yet: the real transfer.
+  assert.deepEqual(transferTiming(peer(2000), 1, cdn), { transfer: 2000, ttfb: 80 });
+  // The engine fetched a segment from the CDN: 400 kB in 100 ms after a 20 ms first byte.
+  cdn.learn({ transferMs: 100, firstByteMs: 20, origin: "cdn", source: "cdn", data: new Uint8Array(400000) });
+  cdn.learn({ transferMs: 5, firstByteMs: 1, origin: "peer", source: "peer", data: new Uint8Array(400000) }); // not the CDN: ignored
+  assert.equal(cdn.time(400000), 100);
+  // A 2 s peer transfer of 400 kB: the CDN would have taken 100 ms.
+  assert.deepEqual(transferTiming(peer(2000), 1, cdn), { transfer: 100, ttfb: 20 });
+  // A cache hit of a prefetched peer segment: the same.
+  assert.deepEqual(transferTiming({ ...peer(2000), source: "cache" }, 1, cdn), { transfer: 100, ttfb: 20 });
+  // A peer faster than the CDN, and CDN bytes: their real timing.
+  assert.deepEqual(transferTiming(peer(60), 1, cdn), { transfer: 60, ttfb: 60 });
+  assert.deepEqual(transferTiming({ transferMs: 900, firstByteMs: 50, origin: "cdn", source: "cdn", data: new Uint8Array(400000) }, 1, cdn), { transfer: 900, ttfb: 50 });
+  // Without a model (the default), every answer keeps its real timing.
+  assert.deepEqual(transferTiming(peer(2000), 1), { transfer: 2000, ttfb: 80 });
 });
 
 test("engine events reach listeners asynchronously; a throwing listener is isolated", async () => {
