@@ -12,9 +12,10 @@ import (
 	"time"
 )
 
-// The player scenarios: DASH VOD with dash.js and with Shaka Player, live
-// HLS with hls.js and live DASH with Shaka, each with three nearcast
-// viewers on `nearcast demo` (the page's player= and src= parameters).
+// The player scenarios: DASH VOD with dash.js and with Shaka Player, HLS
+// (fMP4, byte ranges, alternate audio) with Shaka, live HLS with hls.js and
+// live DASH with Shaka, each with three nearcast viewers on `nearcast demo`
+// (the page's player= and src= parameters).
 // Every viewer must play with no stall after its first frame, and peers
 // must deliver some of the bytes. The live scenarios add a fourth viewer
 // without nearcast (p2p=0) and compare how far behind the live edge the
@@ -36,6 +37,7 @@ func playerFiles() []requiredFile {
 		requiredFile{"player-shim/node_modules/dashjs/dist/modern/umd/dash.all.min.js", "make shim (npm ci in player-shim/)"},
 		requiredFile{"player-shim/node_modules/shaka-player/dist/shaka-player.compiled.js", "make shim (npm ci in player-shim/)"},
 		requiredFile{filepath.Join(mediaDir(), "dash", "manifest.mpd"), "make media (scripts/make-media.sh out/media)"},
+		requiredFile{filepath.Join(mediaDir(), "hls-fmp4", "master.m3u8"), "make media (scripts/make-media.sh out/media)"},
 	)
 }
 
@@ -62,6 +64,13 @@ func TestDashjsVOD(t *testing.T) {
 // TestShakaVOD plays the DASH sample with Shaka Player.
 func TestShakaVOD(t *testing.T) {
 	runPlayerVOD(t, "shaka-dash-vod", playerQuery(url.Values{"player": {"shaka"}}))
+}
+
+// TestShakaHLS plays the fMP4 HLS sample with Shaka Player: byte-range
+// segments of one file per rendition, and the audio as an alternate
+// rendition (its own swarm).
+func TestShakaHLS(t *testing.T) {
+	runPlayerVOD(t, "shaka-hls-fmp4", playerQuery(url.Values{"player": {"shaka"}, "src": {"/media/hls-fmp4/master.m3u8"}}))
 }
 
 // TestHlsjsLive plays the demo's live HLS stream with hls.js.
