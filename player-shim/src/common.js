@@ -27,6 +27,18 @@ export const finite = (v) => typeof v === "number" && Number.isFinite(v);
 export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
 /**
+ * periodKey names a DASH Period by its start in ms: the same in every player
+ * that parses the MPD (dash.js: Period.start; Shaka: the segment's
+ * appendWindowStart), so segments of different periods never share a swarm.
+ * @param {number} startSec
+ * @param {unknown} [id] the Period@id, used when the start is unknown
+ */
+export function periodKey(startSec, id) {
+  if (finite(startSec) && startSec >= 0) return `p${Math.round(startSec * 1000)}`;
+  return id != null && id !== "" ? `id:${id}` : "p?";
+}
+
+/**
  * transferTiming returns the transfer behind an engine answer that the
  * player's bandwidth estimate should see: `transfer` is LoadResult.transferMs
  * (for cache hits, the original transfer), or the wall time of the call when
@@ -102,6 +114,12 @@ export function createCdnModel() {
   const avg = (old, v) => (finite(old) ? old + CDN_EWMA * (v - old) : v);
   const bytes = (durationSec) =>
     finite(perSec) && finite(durationSec) && durationSec > 0 ? perSec * durationSec : undefined;
+  const time = (n) => (finite(rate) && finite(n) && n > 0 ? ttfb + n / rate : undefined);
+  /** sample takes one CDN transfer: time to first byte, bytes, and the time after it. */
+  const sample = (firstMs, n, streamingMs) => {
+    ttfb = avg(ttfb, firstMs);
+    rate = avg(rate, n / Math.max(1, streamingMs));
+  };
   return {
     /**
      * observe takes the timing of a completed player load of `durationSec` of
@@ -109,20 +127,16 @@ export function createCdnModel() {
      */
     observe(stats, durationSec) {
       const l = stats?.loading;
-      const bytes = stats?.loaded;
-      if (!l || !finite(bytes) || bytes <= 0 || !(l.start > 0) || !(l.end >= l.start)) return;
+      const n = stats?.loaded;
+      if (!l || !finite(n) || n <= 0 || !(l.start > 0) || !(l.end >= l.start)) return;
       const first = l.first >= l.start && l.first <= l.end ? l.first : l.start;
-      ttfb = avg(ttfb, first - l.start);
-      rate = avg(rate, bytes / Math.max(1, l.end - first));
-      if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, bytes / durationSec);
+      sample(first - l.start, n, l.end - first);
+      if (finite(durationSec) && durationSec > 0) perSec = avg(perSec, n / durationSec);
     },
     /** bytes is the expected size of a segment of `durationSec`, or undefined. */
     bytes,
     /** estimate is the expected CDN time (ms) of a segment of `durationSec`, or undefined. */
-    estimate(durationSec) {
-      const size = bytes(durationSec);
-      return finite(rate) && finite(size) ? ttfb + size / rate : undefined;
-    },
+    estimate: (durationSec) => time(bytes(durationSec)),
     /**
      * learn takes the timing of an engine answer the engine fetched from the
      * CDN itself (source "cdn"), so the model stays current while the engine
@@ -133,13 +147,10 @@ export function createCdnModel() {
       const t = result?.transferMs;
       if (result?.source !== "cdn" || !finite(n) || n <= 0 || !finite(t) || t <= 0) return;
       const first = finite(result.firstByteMs) && result.firstByteMs > 0 ? Math.min(result.firstByteMs, t) : t * TTFB_SHARE;
-      ttfb = avg(ttfb, first);
-      rate = avg(rate, n / Math.max(1, t - first));
+      sample(first, n, t - first);
     },
     /** time is the expected CDN time (ms) of `n` bytes, or undefined. */
-    time(n) {
-      return finite(rate) && finite(n) && n > 0 ? ttfb + n / rate : undefined;
-    },
+    time,
     /** ttfb is the CDN's measured time to first byte (ms), or NaN. */
     ttfb: () => ttfb,
   };

@@ -38,8 +38,10 @@
 import { ErrorCode, toError } from "./core.js";
 import {
   DEFAULT_MAX_DEADLINE_MS, finite, transferTiming, engineBytes, freshBuffer, createCdnModel, holdMs,
-  deadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel,
+  deadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel, periodKey,
 } from "./common.js";
+
+export { periodKey }; // the rendition prefix (common.js), part of dashIdentity's contract
 
 // dash.js's HTTPRequest types and media types (src/streaming/vo/metrics/HTTPRequest.js,
 // src/streaming/constants/Constants.js, src/dash/constants/DashConstants.js).
@@ -51,18 +53,6 @@ const MEDIA_TYPES = new Set(["video", "audio"]);
 // dash.js's loader; the deadline is also kept this far below half the request
 // timeout, so the fallback has at least half of it.
 const GUARD_SLACK_MS = 3000;
-
-/**
- * periodKey names a DASH Period by its start in ms: the same in every player
- * that parses the MPD (dash.js: Period.start; Shaka: the segment's
- * appendWindowStart), so segments of different periods never share a swarm.
- * @param {number} startSec
- * @param {unknown} [id] the Period@id, used when the start is unknown
- */
-export function periodKey(startSec, id) {
-  if (finite(startSec) && startSec >= 0) return `p${Math.round(startSec * 1000)}`;
-  return id != null && id !== "" ? `id:${id}` : "p?";
-}
 
 /**
  * dashIdentity derives the engine identity of a dash.js FragmentRequest, the

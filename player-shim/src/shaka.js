@@ -40,7 +40,7 @@
 import { ErrorCode, toError } from "./core.js";
 import {
   DEFAULT_MAX_DEADLINE_MS, finite, transferTiming, engineBytes, freshBuffer, createCdnModel, holdMs,
-  deadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel,
+  deadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel, periodKey,
 } from "./common.js";
 
 // Shaka's enums (shaka.net.NetworkingEngine.RequestType / AdvancedRequestType,
@@ -173,10 +173,6 @@ function rangeOfReference(ref) {
   if (s === 0 && e == null) return undefined;
   if (!finite(s) || !finite(e) || e < s) return null;
   return { start: s, end: e + 1 };
-}
-
-function periodKey(startSec) {
-  return finite(startSec) && startSec >= 0 ? `p${Math.round(startSec * 1000)}` : "p?";
 }
 
 /**
