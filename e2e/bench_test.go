@@ -284,9 +284,6 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 			}
 			switches = append(switches, r.Switches)
 		}
-		if len(share) == 0 {
-			continue
-		}
 		played := "-"
 		if len(rate) > 0 {
 			played = spread(rate, "%.0f")

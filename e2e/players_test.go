@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"fmt"
-	"math"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -227,7 +226,7 @@ func meanLatency(r *viewerResult) (float64, int) {
 	var sum float64
 	n := 0
 	for _, p := range r.Progress {
-		if p.Sec < from || p.Latency == nil || math.IsNaN(*p.Latency) {
+		if p.Sec < from || p.Latency == nil {
 			continue
 		}
 		sum += *p.Latency

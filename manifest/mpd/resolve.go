@@ -286,52 +286,33 @@ func or(a, b string) string {
 	return b
 }
 
+// inherit sets *dst to src when the lower level sets it (src non-nil).
+func inherit[T any](dst **T, src *T) {
+	if src != nil {
+		*dst = src
+	}
+}
+
 func mergeInfo(dst, src *SegmentInfo) {
-	if src.Timescale != nil {
-		dst.Timescale = src.Timescale
-	}
-	if src.PresentationTimeOffset != nil {
-		dst.PresentationTimeOffset = src.PresentationTimeOffset
-	}
-	if src.PresentationDuration != nil {
-		dst.PresentationDuration = src.PresentationDuration
-	}
-	if src.TimeShiftBufferDepth != nil {
-		dst.TimeShiftBufferDepth = src.TimeShiftBufferDepth
-	}
+	inherit(&dst.Timescale, src.Timescale)
+	inherit(&dst.PresentationTimeOffset, src.PresentationTimeOffset)
+	inherit(&dst.PresentationDuration, src.PresentationDuration)
+	inherit(&dst.TimeShiftBufferDepth, src.TimeShiftBufferDepth)
 	dst.IndexRange = or(src.IndexRange, dst.IndexRange)
-	if src.IndexRangeExact != nil {
-		dst.IndexRangeExact = src.IndexRangeExact
-	}
+	inherit(&dst.IndexRangeExact, src.IndexRangeExact)
 	dst.AvailabilityTimeOffset = or(src.AvailabilityTimeOffset, dst.AvailabilityTimeOffset)
-	if src.AvailabilityTimeComplete != nil {
-		dst.AvailabilityTimeComplete = src.AvailabilityTimeComplete
-	}
-	if src.Initialization != nil {
-		dst.Initialization = src.Initialization
-	}
-	if src.RepresentationIndex != nil {
-		dst.RepresentationIndex = src.RepresentationIndex
-	}
+	inherit(&dst.AvailabilityTimeComplete, src.AvailabilityTimeComplete)
+	inherit(&dst.Initialization, src.Initialization)
+	inherit(&dst.RepresentationIndex, src.RepresentationIndex)
 }
 
 func mergeMultiple(dst, src *MultipleSegmentInfo) {
 	mergeInfo(&dst.SegmentInfo, &src.SegmentInfo)
-	if src.Duration != nil {
-		dst.Duration = src.Duration
-	}
-	if src.StartNumber != nil {
-		dst.StartNumber = src.StartNumber
-	}
-	if src.EndNumber != nil {
-		dst.EndNumber = src.EndNumber
-	}
-	if src.SegmentTimeline != nil {
-		dst.SegmentTimeline = src.SegmentTimeline
-	}
-	if src.BitstreamSwitching != nil {
-		dst.BitstreamSwitching = src.BitstreamSwitching
-	}
+	inherit(&dst.Duration, src.Duration)
+	inherit(&dst.StartNumber, src.StartNumber)
+	inherit(&dst.EndNumber, src.EndNumber)
+	inherit(&dst.SegmentTimeline, src.SegmentTimeline)
+	inherit(&dst.BitstreamSwitching, src.BitstreamSwitching)
 }
 
 // kind returns the kind of t's first media segment.
