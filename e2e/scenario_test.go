@@ -186,6 +186,12 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 			r.CPUSeconds = cpuSeconds(r.Pid) // 0 when killed
 		}
 	}
+	// Stop the browsers now, not at the test's cleanup: a benchmark's next
+	// arm or repeat must not share the CPU (or, in the shaped topology, the
+	// uplinks) with these.
+	for _, b := range browsers {
+		b.cancel()
+	}
 	for _, r := range results {
 		r.Killed = r.killedFlag.Load()
 		writeJSON(t, filepath.Join(dir, fmt.Sprintf("viewer-%d.json", r.Viewer)), r)
