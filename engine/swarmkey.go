@@ -37,7 +37,7 @@ func SwarmIDFor(manifestURL, rendition string) SwarmID {
 		if i := strings.LastIndexByte(authority, '@'); i >= 0 {
 			authority = authority[i+1:]
 		}
-		base = strings.ToLower(scheme) + "://" + strings.ToLower(authority) + path
+		base = lowerASCII(scheme) + "://" + lowerASCII(authority) + path
 	}
 	if rendition == "" {
 		return SwarmID(base)
@@ -96,4 +96,17 @@ func sha1Sum(msg []byte) [20]byte {
 		binary.BigEndian.PutUint32(out[4*i:], v)
 	}
 	return out
+}
+
+// lowerASCII lower-cases the ASCII letters of s. Scheme and host are ASCII
+// (browsers hand over hosts in punycode), and strings.ToLower would link
+// the Unicode case tables into the WASM build.
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }
