@@ -43,6 +43,12 @@ type Engine struct {
 	stats      Stats
 	cdn        rateEstimate
 	uplink     uplinkEstimate // how fast uploads leave; guarded by mu
+	// keptUntil: the uplink is kept for a peer we are the nearest holder
+	// for (see keepUplink); guarded by mu.
+	keptUntil time.Time
+	// nearestRefused: a peer we are the nearest holder for was answered
+	// "busy" during the current upload; guarded by mu.
+	nearestRefused bool
 }
 
 // swarm is a swarm the engine is in.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
@@ -139,7 +140,7 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		// The shared transfer failed or would be late: go it alone.
 		t = &transfer{done: make(chan struct{})}
 	}
-	out, err := e.obtain(ctx, s, r, true)
+	out, err := e.obtain(ctx, s, r, true, nil)
 	e.complete(s, key, t, out, err, owner)
 	if err != nil {
 		return Result{}, err
@@ -235,8 +236,10 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 }
 
 // obtain gets r's bytes from a peer when one can deliver in time, else from
-// the CDN (unless useCDN is false: prefetch).
-func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (outcome, error) {
+// the CDN (unless useCDN is false: prefetch). A prefetch asks no peer that
+// is sending us something already. asked, when set, is called once a peer
+// has been asked.
+func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, asked func()) (outcome, error) {
 	key := r.key()
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
@@ -246,15 +249,30 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool) (
 	// viewer spreads to the others one upload at a time.
 	failures, busy := 0, false
 	for attempt := 0; failures < 2 && attempt < maxPeerAttempts; attempt++ {
-		p := e.bestPeer(s.hash, r, size, tried)
-		if p == nil && useCDN && (attempt == 0 || busy) {
+		skip := tried
+		if !useCDN {
+			skip = make(map[PeerID]bool, len(tried))
+			for id := range tried {
+				skip[id] = true
+			}
+			for _, p := range e.peerList() {
+				if p.downloading() {
+					skip[p.id] = true
+				}
+			}
+		}
+		p := e.bestPeer(s.hash, r, size, skip)
+		// A Load waits for a holder to turn up or to be free again; a
+		// prefetch waits only for a busy one (it is about to be free, and
+		// another peer may be kept from its uplink for it).
+		if p == nil && (busy || useCDN && attempt == 0) {
 			p = e.waitForPeer(ctx, s, r, size, tried, busy)
 		}
 		if p == nil {
 			break
 		}
 		start := time.Now()
-		data, firstByte, err := e.fromPeer(ctx, p, r, size)
+		data, firstByte, err := e.fromPeer(ctx, p, r, size, asked)
 		if err == nil {
 			return outcome{data: data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: firstByte}, nil
 		}
@@ -355,30 +373,39 @@ func (p *peer) peerTime(n int) time.Duration {
 	return unmeasuredLatency + time.Duration(float64(n)/unmeasuredRate*float64(time.Second))
 }
 
-// bestPeer returns the connected, uploading peer holding r's segment that
-// is expected to deliver soonest, if it can do so before r's deadline with
-// time left for the CDN.
+// bestPeer returns, of the connected, uploading peers holding r's segment
+// that are expected to deliver it before r's deadline with time left for
+// the CDN, the one nearest ahead of us; of equally near ones, the soonest.
+//
+// Nearest ahead is the holder with the fewest segments after r's: a holder
+// far ahead is the only source for every viewer between it and us, so
+// drawing on the nearest one spreads the uploads along the swarm (viewers
+// of a VOD stream who started apart each feed the next) instead of piling
+// them on the viewers at the front. In a live swarm, whose viewers hold
+// much the same window, it comes down to speed.
 func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool) *peer {
 	seq := r.Seq
 	budget := time.Until(r.Deadline) - e.cdnTime(r, size)
 	var best *peer
 	var bestTime time.Duration
+	bestAhead := 0
 	for _, p := range e.peerList() {
-		if skip[p.id] || !p.has(h, seq) || p.isBusy() {
+		if skip[p.id] || p.isBusy() {
 			continue
 		}
 		p.mu.Lock()
+		held, ahead := p.heldAfter(h, seq)
 		uploads := p.caps.Has(peerwire.CapUpload)
 		p.mu.Unlock()
-		if !uploads {
+		if !held || !uploads {
 			continue
 		}
 		d := p.peerTime(size)
 		if d >= budget {
 			continue
 		}
-		if best == nil || d < bestTime {
-			best, bestTime = p, d
+		if best == nil || ahead < bestAhead || (ahead == bestAhead && d < bestTime) {
+			best, bestTime, bestAhead = p, d, ahead
 		}
 	}
 	return best
@@ -487,7 +514,7 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 // fromPeer downloads key from p, watching the transfer: it is abandoned
 // when the first byte is late or the projected finish leaves the CDN too
 // little time before the deadline.
-func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]byte, time.Duration, error) {
+func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, asked func()) ([]byte, time.Duration, error) {
 	start := time.Now()
 	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
@@ -496,6 +523,9 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]
 	id, d, err := p.startDownload(key)
 	if err != nil {
 		return nil, 0, err
+	}
+	if asked != nil {
+		asked()
 	}
 	var firstByte time.Duration
 	const watchEvery = 100 * time.Millisecond
@@ -544,7 +574,12 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int) ([]
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
 			remaining := time.Duration(float64(int(total)-int(got)) / rate * float64(time.Second))
 			if time.Until(deadline)-remaining < e.cdnTime(r, int(total)) {
-				return fail(errors.New("peer transfer falling behind its deadline"))
+				// Slow, not dead: the peer's speed so far is learnt, so
+				// that it is asked again only when a deadline allows,
+				// and the link is kept (it may be the only holder).
+				p.cancelDownload(id)
+				p.slow(int(got), firstByte, firstByte+time.Duration(float64(got)/rate*float64(time.Second)))
+				return nil, 0, errors.Join(ErrPeerFailed, errors.New("peer transfer falling behind its deadline"))
 			}
 		case <-ctx.Done():
 			p.cancelDownload(id)
@@ -615,37 +650,54 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		}
 		jobs = append(jobs, prefetchJob{next, t})
 	}
-	// abandon settles jobs that will not run, so that Loads awaiting them
-	// go their own way.
-	abandon := func(jobs []prefetchJob, err error) {
-		for _, j := range jobs {
-			e.complete(s, j.req.key(), j.t, outcome{}, err, true)
+	// Each job starts once the one before it has asked a peer (or ended)
+	// and some holder of its segment is not sending us anything: with
+	// several holders, upcoming segments come side by side over different
+	// uplinks; with one, one after the other (peers upload one segment at
+	// a time, and two requests at once would only share, or be refused,
+	// one uplink).
+	var prev <-chan struct{}
+	for _, j := range jobs {
+		asked := make(chan struct{})
+		var once sync.Once
+		signal := func() { once.Do(func() { close(asked) }) }
+		after := prev
+		prev = asked
+		if !e.spawn(func() {
+			defer signal()
+			if after != nil {
+				select {
+				case <-after:
+				case <-e.ctx.Done():
+				}
+			}
+			e.prefetchOne(s, j, signal)
+		}) {
+			e.complete(s, j.req.key(), j.t, outcome{}, ErrClosed, true)
 			e.donePrefetch()
+			signal()
 		}
 	}
-	// One after the other, each once no peer holding it is sending us
-	// something else: peers upload one segment at a time, and two
-	// requests at once would only share (or be refused) one uplink.
-	started := len(jobs) == 0 || e.spawn(func() {
-		for i, j := range jobs {
-			if !e.waitQuiet(s.hash, j.req) {
-				abandon(jobs[i:], ErrPeerFailed)
-				return
-			}
-			out, err := e.obtain(e.ctx, s, j.req, false)
-			e.complete(s, j.req.key(), j.t, out, err, true)
-			e.donePrefetch()
-			if err != nil {
-				abandon(jobs[i+1:], err)
-				return
-			}
-			e.mu.Lock()
-			e.stats.PrefetchBytes += int64(len(out.data))
-			e.mu.Unlock()
-		}
-	})
-	if !started {
-		abandon(jobs, ErrClosed)
+}
+
+// prefetchOne runs one prefetch job: from the peer that is nearest ahead
+// among those not sending us anything, or not at all.
+func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
+	var out outcome
+	var err error
+	start := time.Now()
+	if e.waitQuiet(s.hash, j.req) {
+		out, err = e.obtain(e.ctx, s, j.req, false, asked)
+	} else {
+		err = ErrPeerFailed
+	}
+	e.complete(s, j.req.key(), j.t, out, err, true)
+	e.donePrefetch()
+	e.emit(EngineEvent{Kind: EventPrefetch, Key: j.req.key(), Source: out.src, Peer: out.peer, Bytes: len(out.data), Duration: time.Since(start), Err: err})
+	if err == nil {
+		e.mu.Lock()
+		e.stats.PrefetchBytes += int64(len(out.data))
+		e.mu.Unlock()
 	}
 }
 

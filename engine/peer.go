@@ -73,6 +73,7 @@ type peer struct {
 	downloads map[peerwire.ReqID]*download
 	uploads   map[peerwire.ReqID]context.CancelFunc
 	rate      rateEstimate
+	rated     time.Time // when rate last learnt something
 	failures  int
 	closeErr  error
 }
@@ -232,6 +233,12 @@ func (p *peer) readLoop() {
 			return
 		}
 		if err := p.handle(msg); err != nil {
+			if errors.Is(err, errNoHandshake) {
+				// A link that lost its start, not a hostile peer: drop it
+				// without a ban, so that the pair can connect again.
+				p.close(err)
+				return
+			}
 			p.ban(err)
 			return
 		}
@@ -327,6 +334,21 @@ func (p *peer) has(h InfoHash, seq uint64) bool {
 	return ok
 }
 
+// heldAfter tells whether p holds seq of swarm h and how many of its
+// segments there come after seq. p.mu must be held.
+func (p *peer) heldAfter(h InfoHash, seq uint64) (held bool, after int) {
+	set := p.have[h]
+	if _, held = set[seq]; !held {
+		return false, 0
+	}
+	for s := range set {
+		if s > seq {
+			after++
+		}
+	}
+	return true, after
+}
+
 func (p *peer) onChunk(c *peerwire.Chunk) error {
 	p.mu.Lock()
 	body, done, err := p.asm.Add(c)
@@ -416,15 +438,37 @@ func (p *peer) failed() {
 	}
 }
 
+// slow records a transfer abandoned for being too slow: what arrived, and
+// how fast, is a sample of the peer's speed. It is not a failure: bytes
+// flowed.
+func (p *peer) slow(bytes int, firstByte, total time.Duration) {
+	p.mu.Lock()
+	p.rate.observe(bytes, firstByte, total)
+	p.rated = time.Now()
+	p.mu.Unlock()
+}
+
 func (p *peer) succeeded(bytes int, firstByte, total time.Duration) {
 	p.mu.Lock()
 	p.failures = 0
 	p.rate.observe(bytes, firstByte, total)
+	p.rated = time.Now()
 	p.mu.Unlock()
 }
 
+// rateMemory is how long a peer's measured speed is trusted. A peer judged
+// too slow is not asked again, so nothing would show that it got faster —
+// its uplink was busy with someone else, or its own downloads were — unless
+// the judgement expires.
+const rateMemory = 10 * time.Second
+
+// expected is how long p is expected to take for n bytes, from a speed
+// measured within rateMemory.
 func (p *peer) expected(n int) (time.Duration, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if time.Since(p.rated) > rateMemory {
+		return 0, false
+	}
 	return p.rate.expected(n)
 }

@@ -68,8 +68,11 @@ const (
 	EventPeerBanned
 	// EventFallback: a peer transfer of Key was abandoned for the CDN (Err).
 	EventFallback
-	// EventUpload: Bytes of Key were uploaded to Peer.
+	// EventUpload: Bytes of Key were uploaded to Peer in Duration.
 	EventUpload
+	// EventPrefetch: a prefetch of Key ended: Bytes from Peer in Duration
+	// into the cache, or Err (no peer could deliver it in time).
+	EventPrefetch
 )
 
 // EngineEvent is one event of the engine, for stats displays and logs.

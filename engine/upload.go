@@ -28,6 +28,11 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		return
 	}
 	key := segmentcache.Key{Swarm: s.id, Seq: r.Seq, Start: int64(r.Start), End: int64(r.End)}
+	nearest := e.nearestHolder(p, s, r.Seq)
+	if !nearest && e.uplinkKept() {
+		reject(peerwire.ReasonBusy)
+		return
+	}
 	if !e.cache.Pin(key) {
 		reject(peerwire.ReasonNotFound)
 		return
@@ -36,6 +41,13 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 	case e.uploads <- struct{}{}:
 	default:
 		e.cache.Unpin(key)
+		if nearest {
+			// It will ask again after busyBackoff: keep the uplink
+			// for it when this upload is over.
+			e.mu.Lock()
+			e.nearestRefused = true
+			e.mu.Unlock()
+		}
 		reject(peerwire.ReasonBusy)
 		return
 	}
@@ -52,7 +64,18 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 			e.cache.Unpin(key)
 			<-e.uploads
 		}()
-		e.upload(ctx, p, r.ReqID, key)
+		start := time.Now()
+		done := e.upload(ctx, p, r.ReqID, key)
+		e.mu.Lock()
+		refused := e.nearestRefused
+		e.nearestRefused = false
+		e.mu.Unlock()
+		switch {
+		case done && nearest:
+			e.keepUplink(time.Since(start))
+		case refused:
+			e.keepUplink(2 * busyBackoff)
+		}
 	})
 	if !ok {
 		cancel()
@@ -69,18 +92,77 @@ type cacheReader struct {
 
 func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadAt(r.key, b, off) }
 
+// Nearest sources. Loads ask the holder nearest ahead of them (bestPeer),
+// and a viewer keeps its uplink for the peers it is the nearest holder for:
+// after such an upload, for as long as it took (within keepUplink*), or
+// after any upload during which such a peer was answered "busy", until it
+// asks again,
+// requests that a holder nearer to the requester could serve are refused
+// "busy", and go there. In a VOD swarm whose viewers started apart, each
+// viewer thus feeds the one behind it; the first holder of a new live
+// segment feeds whoever asks first, and they the rest. Otherwise the
+// uplinks at the front of a swarm fill with requests that had other
+// sources, and the viewers right behind, which had none, fall back to the
+// CDN.
+const (
+	keepUplinkMin = 500 * time.Millisecond
+	keepUplinkMax = 4 * time.Second
+)
+
+// nearestHolder tells whether we are, of the uploading peers we know other
+// than p that hold seq of s, the one nearest ahead (fewest segments after
+// seq; see bestPeer) — the one p's Load would ask first.
+func (e *Engine) nearestHolder(p *peer, s *swarm, seq uint64) bool {
+	ours := 0
+	for _, k := range e.cache.Keys(s.id) {
+		if k.Seq > seq {
+			ours++
+		}
+	}
+	for _, o := range e.peerList() {
+		if o == p {
+			continue
+		}
+		o.mu.Lock()
+		held, ahead := o.heldAfter(s.hash, seq)
+		uploads := o.caps.Has(peerwire.CapUpload)
+		o.mu.Unlock()
+		if held && uploads && ahead < ours {
+			return false
+		}
+	}
+	return true
+}
+
+// uplinkKept tells whether the uplink is kept for a peer we are the
+// nearest holder for.
+func (e *Engine) uplinkKept() bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return time.Now().Before(e.keptUntil)
+}
+
+// keepUplink keeps the uplink after an upload that took d to a peer we are
+// the nearest holder for.
+func (e *Engine) keepUplink(d time.Duration) {
+	e.mu.Lock()
+	e.keptUntil = time.Now().Add(min(max(d, keepUplinkMin), keepUplinkMax))
+	e.mu.Unlock()
+}
+
 // upload sends key to p in chunks, pausing while the link's buffer is above
 // the high-water mark and, with an upload rate cap, while the byte budget
-// is spent.
-func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) {
+// is spent. It reports whether the whole segment went out.
+func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) bool {
 	size, ok := e.cache.Size(key)
 	if !ok {
-		return
+		return false
 	}
 	ch, err := peerwire.NewChunkerAt(id, cacheReader{e.cache, key}, size)
 	if err != nil {
-		return
+		return false
 	}
+	start := time.Now()
 	rate, probe := e.uploadPace()
 	bucket := newByteBucket(rate)
 	sent, filled := 0, false
@@ -92,15 +174,15 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			select {
 			case <-p.link.BufferedLow():
 			case <-ctx.Done():
-				return
+				return false
 			case <-p.done:
-				return
+				return false
 			}
 			e.observeDrain(queued-p.link.BufferedAmount(), time.Since(wait))
 		}
 		c, err := ch.Next()
 		if err != nil {
-			return
+			return false
 		}
 		if wait := bucket.take(len(c.Data)); wait > 0 {
 			t := time.NewTimer(wait)
@@ -108,21 +190,21 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return
+				return false
 			}
 		}
 		if ctx.Err() != nil {
-			return
+			return false
 		}
 		buf, err = peerwire.Encode(buf[:0], c)
 		if err != nil {
-			return
+			return false
 		}
 		// Send copies nothing we keep: buf is reused only after Send returns,
 		// and Links copy or transmit synchronously.
 		if err := p.link.Send(buf); err != nil {
 			p.close(err)
-			return
+			return false
 		}
 		sent += len(c.Data)
 	}
@@ -133,7 +215,8 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	}
 	e.stats.UploadedBytes += int64(sent)
 	e.mu.Unlock()
-	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent})
+	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: time.Since(start)})
+	return true
 }
 
 // Upload pacing. An upload that fills the viewer's uplink queues everything
@@ -148,7 +231,7 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 // much (a faster uplink is learnt step by step, without a full-rate burst
 // that would stall the viewer's own downloads).
 const (
-	uplinkShare     = 0.7
+	uplinkShare     = 0.85
 	uplinkProbe     = 10 * time.Second
 	uplinkProbeGain = 1.25
 	// Waits shorter than this say little about the rate (timer noise).

@@ -34,6 +34,7 @@ type Network struct {
 	seq     int
 	shaping Shaping
 	links   []*Link
+	onLink  func(a, b *Link)
 }
 
 // Shaping describes how links carry messages: a one-way delay and a
@@ -51,6 +52,14 @@ func NewNetwork(shaping Shaping) *Network {
 		conns:   make(map[string]*conn),
 		shaping: shaping,
 	}
+}
+
+// OnLink sets f to be called with both ends of every new link pair before
+// either end is used (a at the offerer, b at the answerer).
+func (n *Network) OnLink(f func(a, b *Link)) {
+	n.mu.Lock()
+	n.onLink = f
+	n.mu.Unlock()
 }
 
 // Links returns every link created so far (both ends).
@@ -295,7 +304,11 @@ func newLinkPair(n *Network) (*Link, *Link) {
 	go b.pump()
 	n.mu.Lock()
 	n.links = append(n.links, a, b)
+	hook := n.onLink
 	n.mu.Unlock()
+	if hook != nil {
+		hook(a, b)
+	}
 	return a, b
 }
 
