@@ -34,6 +34,8 @@ const PLAYERS = {
   dashjs: { name: "dash.js", src: "/media/dash/manifest.mpd", plays: ["dash"] },
   shaka: { name: "Shaka Player", src: "/media/dash/manifest.mpd", plays: ["hls", "dash"] },
 };
+// With debug=1, how many engine events debug() keeps.
+const MAX_TRACE = 5000;
 /** The builds /vendor/ serves (cmd/nearcast/demo.go names the same files). */
 const DASHJS_BUILD = "/vendor/dashjs/modern/umd/dash.all.min.js";
 const SHAKA_BUILD = "/vendor/shaka/shaka-player.compiled.js";
@@ -98,6 +100,7 @@ const st = {
   frags: [], // {t, seq, level, label, bytes, ms, playlist, url, source, origin, via}
   pending: [], // engine segment events not yet matched to a fragment
   events: { "peer-connected": 0, "peer-disconnected": 0, "peer-banned": 0, fallback: 0 },
+  trace: [], // with debug=1: every engine event, oldest first
   samples: [], // {t, cdn, peer} once a second
   origin: null, // last /demo/origin answer
   rendition: null, // {height, bitrate} of the video being played
@@ -120,7 +123,7 @@ let view = { rendition: () => null, pollRendition: true, live: () => false, late
 window.__demo = {
   state,
   /** Extra detail for debugging; not part of the contract. */
-  debug: () => ({ opts, stats: engineStats(), events: { ...st.events }, warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
+  debug: () => ({ opts, stats: engineStats(), events: { ...st.events }, trace: st.trace.slice(), warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
 };
 
 function state() {
@@ -659,6 +662,13 @@ function subscribe(rt) {
     if (st.pending.length > 64) st.pending.shift();
   });
   for (const type of Object.keys(st.events)) rt.on(type, () => st.events[type]++);
+  // With debug=1 every engine event is kept (the newest MAX_TRACE) for debug().
+  if (opts.debug) {
+    rt.on("*", (ev) => {
+      st.trace.push(ev);
+      if (st.trace.length > MAX_TRACE) st.trace.shift();
+    });
+  }
   rt.on("ready", () => {
     if (st.readyMs === null) st.readyMs = performance.now() - loadedAt;
   });

@@ -178,15 +178,8 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 		return r, err
 	}
 	r.WindowStart = uint64(ws)
-	d := v.Get("deadlineMs")
-	if isDefined(d) {
-		ms, ok := finite(d)
-		if !ok {
-			return r, wrap(ErrInvalidArgument, "deadlineMs must be a finite number")
-		}
-		// A deadline already past means "as soon as possible": now.
-		ms = max(0, min(ms, float64(time.Hour/time.Millisecond)))
-		r.Deadline = now.Add(time.Duration(ms * float64(time.Millisecond)))
+	if r.Deadline, err = deadlineField(v, "", now); err != nil {
+		return r, err
 	}
 	if c := v.Get("cdnMs"); isDefined(c) {
 		ms, ok := finite(c)
@@ -213,7 +206,11 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 			if e.Type() != js.TypeObject {
 				return r, wrap(ErrInvalidArgument, "upcoming["+itoa(i)+"] must be an object")
 			}
-			if err := segmentFields(e, &next, "upcoming["+itoa(i)+"]."); err != nil {
+			prefix := "upcoming[" + itoa(i) + "]."
+			if err := segmentFields(e, &next, prefix); err != nil {
+				return r, err
+			}
+			if next.Deadline, err = deadlineField(e, prefix, now); err != nil {
 				return r, err
 			}
 			next.Swarm = r.Swarm
@@ -221,6 +218,21 @@ func parseLoadRequest(v js.Value, now time.Time) (engine.Request, error) {
 		}
 	}
 	return r, nil
+}
+
+// deadlineField reads deadlineMs: zero when absent, else now plus it (a
+// deadline already past means "as soon as possible": now).
+func deadlineField(v js.Value, prefix string, now time.Time) (time.Time, error) {
+	d := v.Get("deadlineMs")
+	if !isDefined(d) {
+		return time.Time{}, nil
+	}
+	ms, ok := finite(d)
+	if !ok {
+		return time.Time{}, wrap(ErrInvalidArgument, prefix+"deadlineMs must be a finite number")
+	}
+	ms = max(0, min(ms, float64(time.Hour/time.Millisecond)))
+	return now.Add(time.Duration(ms * float64(time.Millisecond))), nil
 }
 
 // segmentFields reads seq, url, start and end into r.
@@ -355,6 +367,8 @@ func eventType(k engine.EventKind) string {
 		return "fallback"
 	case engine.EventUpload:
 		return "upload"
+	case engine.EventPrefetch:
+		return "prefetch"
 	}
 	return ""
 }

@@ -97,7 +97,7 @@ func TestParseLoadRequest(t *testing.T) {
 		"seq": 42, "url": "https://cdn.example/live/42.ts", "start": 100, "end": 200, "deadlineMs": 1500, "cdnMs": 80.5, "sizeHint": 400000,
 		"windowStart": 37,
 		"upcoming": []any{
-			map[string]any{"seq": 43, "url": "https://cdn.example/live/43.ts"},
+			map[string]any{"seq": 43, "url": "https://cdn.example/live/43.ts", "deadlineMs": 3500},
 			map[string]any{"seq": 44, "url": "https://cdn.example/live/44.ts", "start": 0, "end": 10},
 		},
 	}), now)
@@ -116,7 +116,8 @@ func TestParseLoadRequest(t *testing.T) {
 	if r.CDNEstimate != 80500*time.Microsecond || r.SizeHint != 400000 || r.WindowStart != 37 {
 		t.Errorf("CDNEstimate = %v, SizeHint = %d, WindowStart = %d, want 80.5ms, 400000, 37", r.CDNEstimate, r.SizeHint, r.WindowStart)
 	}
-	if len(r.Upcoming) != 2 || r.Upcoming[0].Seq != 43 || r.Upcoming[1].End != 10 || r.Upcoming[1].Swarm != r.Swarm {
+	if len(r.Upcoming) != 2 || r.Upcoming[0].Seq != 43 || r.Upcoming[1].End != 10 || r.Upcoming[1].Swarm != r.Swarm ||
+		!r.Upcoming[0].Deadline.Equal(now.Add(3500*time.Millisecond)) || !r.Upcoming[1].Deadline.IsZero() {
 		t.Errorf("Upcoming = %+v", r.Upcoming)
 	}
 
@@ -161,6 +162,7 @@ func TestParseLoadRequestInvalid(t *testing.T) {
 		"swarm number":    base("swarm", 7),
 		"upcoming obj":    base("upcoming", map[string]any{}),
 		"upcoming bad":    base("upcoming", []any{map[string]any{"seq": 2}}),
+		"upcoming due":    base("upcoming", []any{map[string]any{"seq": 2, "url": "u", "deadlineMs": "soon"}}),
 	} {
 		if _, err := parseLoadRequest(jsv(in), time.Now()); !errors.Is(err, ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want ErrInvalidArgument", name, err)

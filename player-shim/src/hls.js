@@ -189,7 +189,11 @@ export function createHlsAdapter(core, Hls, options = {}) {
     }
   }
 
-  function upcomingOf(frag) {
+  /**
+   * upcomingOf lists the fragments after frag in its playlist, each with its
+   * deadline: frag's (baseMs) plus the media time between them.
+   */
+  function upcomingOf(frag, baseMs) {
     let details = adapter.playlists.get(frag.baseurl);
     if (!details && frag.type === "main") details = adapter.hls?.levels?.[frag.level]?.details;
     const frags = details?.fragments;
@@ -200,8 +204,12 @@ export function createHlsAdapter(core, Hls, options = {}) {
     for (let i = frag.sn - first + 1; out.length < UPCOMING && i >= 0 && i < frags.length; i++) {
       const f = frags[i];
       if (!f || typeof f.sn !== "number" || f.sn !== frag.sn + out.length + 1) break;
+      /** @type {Record<string, any>} */
       const u = { seq: f.sn, url: f.url };
       if (!u.url) break;
+      if (finite(baseMs) && finite(f.start) && finite(frag.start) && f.start >= frag.start) {
+        u.deadlineMs = Math.round(baseMs + (f.start - frag.start) * 1000);
+      }
       const [s, e] = f.byteRange ?? [];
       if (finite(s) && finite(e) && e > s) {
         u.start = s;
@@ -274,7 +282,7 @@ export function createHlsAdapter(core, Hls, options = {}) {
       req.start = range.start;
       req.end = range.end;
     }
-    const upcoming = upcomingOf(frag);
+    const upcoming = upcomingOf(frag, req.deadlineMs);
     if (upcoming) req.upcoming = upcoming;
     const windowStart = windowStartOf(frag);
     if (windowStart !== undefined) req.windowStart = windowStart;

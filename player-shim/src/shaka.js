@@ -379,7 +379,11 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
     return id;
   }
 
-  function upcomingOf(stream, ref, id) {
+  /**
+   * upcomingOf lists the references after ref in the stream's index, each
+   * with its deadline: ref's (baseMs) plus the media time between them.
+   */
+  function upcomingOf(stream, ref, id, baseMs) {
     const idx = stream?.segmentIndex;
     if (!idx || typeof idx.find !== "function") return undefined;
     const out = [];
@@ -392,7 +396,11 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
         if (!url) break;
         const n = identify(url, stream, next, rangeOfReference(next));
         if (!n || n.manifest !== id.manifest || n.rendition !== id.rendition) break;
+        /** @type {Record<string, any>} */
         const u = { seq: n.seq, url };
+        if (finite(baseMs) && finite(next.startTime) && next.startTime >= ref.startTime) {
+          u.deadlineMs = Math.round(baseMs + (next.startTime - ref.startTime) * 1000);
+        }
         if (n.end !== undefined) {
           u.start = n.start;
           u.end = n.end;
@@ -439,7 +447,7 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
       const r = id.rendition ?? (player.getManifestType?.() === "HLS" ? "main" : "");
       out.swarm = `${swarmId}|${r}|${pathOf(id.manifest)}`;
     }
-    const upcoming = upcomingOf(stream, ref, id);
+    const upcoming = upcomingOf(stream, ref, id, out.deadlineMs);
     if (upcoming) out.upcoming = upcoming;
     const windowStart = isLive() ? windowStartOf(stream, ref, id) : undefined;
     // Never above the segment asked for now.

@@ -406,7 +406,7 @@ test("what the engine does not own goes to the player's loader", async () => {
   assert.equal(FakePlayerLoader.instances.length, 1);
 });
 
-test("attach(hls): playlists give upcoming fragments, hls.media gives deadlines", async () => {
+test("attach(hls): playlists give upcoming fragments, each with its deadline; hls.media gives deadlines", async () => {
   const { fLoader, bridge, a } = await ready((c) => c.resolve(result(bytes(10))));
   const handlers = {};
   const hls = {
@@ -416,15 +416,17 @@ test("attach(hls): playlists give upcoming fragments, hls.media gives deadlines"
   };
   a.attach(hls);
   const base = "https://cdn.example/v/index.m3u8";
-  const mk = (sn) => ({ sn, url: `https://cdn.example/v/seg${sn}.m4s`, byteRange: [] });
+  // 2 s fragments: 5 starts at 10 s, 6 at 12 s, 7 at 14 s.
+  const mk = (sn) => ({ sn, start: 2 * sn, duration: 2, url: `https://cdn.example/v/seg${sn}.m4s`, byteRange: [] });
   handlers.hlsLevelLoaded("hlsLevelLoaded", { details: { url: base, fragments: [4, 5, 6, 7].map(mk) } });
   const rec = drive(fLoader, fragContext({ sn: 5, start: 10, baseurl: base }));
   await rec.done;
   const req = bridge.calls[0].req;
   assert.equal(req.deadlineMs, 1000);
+  // Each needed the media time between them after fragment 5 (1000 ms).
   assert.deepEqual(req.upcoming, [
-    { seq: 6, url: "https://cdn.example/v/seg6.m4s" },
-    { seq: 7, url: "https://cdn.example/v/seg7.m4s" },
+    { seq: 6, url: "https://cdn.example/v/seg6.m4s", deadlineMs: 3000 },
+    { seq: 7, url: "https://cdn.example/v/seg7.m4s", deadlineMs: 5000 },
   ]);
   handlers.hlsDestroying();
   assert.equal(Object.keys(handlers).length, 0, "unhooked on destroy");

@@ -244,7 +244,9 @@ test("HLS identity: the media playlist and its media sequence numbers (the hls.j
   assert.equal(req.manifest, "https://cdn.example/h/video/360.m3u8");
   assert.equal(req.rendition, undefined, "the main rendition, as hls.js");
   assert.equal(req.seq, 101);
-  assert.deepEqual(req.upcoming, [{ seq: 102, url: "https://cdn.example/h/video/s102.m4s?token=v" }]);
+  // Needed 2 s (one segment) after segment 101, whose deadline is 2000 ms.
+  assert.equal(req.deadlineMs, 2000);
+  assert.deepEqual(req.upcoming, [{ seq: 102, url: "https://cdn.example/h/video/s102.m4s?token=v", deadlineMs: 4000 }]);
   // Another viewer's token on the segment URL: the same segment.
   const other = a.toRequest("https://cdn.example/h/video/s101.m4s?token=zzz", { headers: {} }, { stream: video, segment: ref }, 30000);
   assert.deepEqual([other.manifest, other.seq], [req.manifest, req.seq]);
@@ -317,9 +319,10 @@ test("engine load through Shaka's NetworkingEngine: fresh exact bytes, no CDN re
   assert.equal(segmentRequests().length, 0, "nothing from the CDN");
   const req = bridge.calls[0].req;
   assert.deepEqual([req.manifest, req.rendition, req.seq], [MPD, "p0|v1|t", 4000]);
+  // Each by its own deadline: this segment's plus the media time between.
   assert.deepEqual(req.upcoming, [
-    { seq: 6000, url: "https://cdn.example/d/a/v1/4.m4s" },
-    { seq: 8000, url: "https://cdn.example/d/a/v1/5.m4s" },
+    { seq: 6000, url: "https://cdn.example/d/a/v1/4.m4s", deadlineMs: req.deadlineMs + 2000 },
+    { seq: 8000, url: "https://cdn.example/d/a/v1/5.m4s", deadlineMs: req.deadlineMs + 4000 },
   ]);
   // At a period boundary the hints stop: the next period is another swarm.
   assert.equal(a.toRequest(video.segmentIndex.get(4).getUris()[0], { headers: {} }, { stream: video, segment: video.segmentIndex.get(4) }, 30000).upcoming, undefined);

@@ -98,6 +98,7 @@ export type NearcastEventType =
   | "peer-banned"
   | "fallback"
   | "upload"
+  | "prefetch"
   | "ready"
   | "error"
   | "player-segment";
