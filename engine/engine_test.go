@@ -94,6 +94,32 @@ func (h *harness) seederAndJoiner(held int, ahead time.Duration) (a, b *engine.E
 	return a, b
 }
 
+// swarmOf starts one engine per list of segments, each loading its own in
+// order (from the CDN or the engines before it), connects them all and
+// waits for their haves.
+func (h *harness) swarmOf(held ...[]int) []*engine.Engine {
+	h.t.Helper()
+	es := make([]*engine.Engine, len(held))
+	for i, seqs := range held {
+		es[i] = h.engine()
+		for _, seq := range seqs {
+			h.load(es[i], seq, 10*time.Second)
+		}
+	}
+	h.connect(len(held) - 1)
+	time.Sleep(2 * time.Second) // haves are in
+	return es
+}
+
+// firstN returns 0, 1, ..., n-1.
+func firstN(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
+}
+
 // connect lets the engines find each other: a Load joins the swarm, and a
 // few seconds of fake time let offers and answers flow.
 func (h *harness) connect(want int) {
@@ -547,16 +573,8 @@ func TestNearestHolderAheadIsAsked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 8, 100<<10)
 		defer h.close()
-		front, near, joiner := h.engine(), h.engine(), h.engine()
-		for seq := range 8 {
-			h.load(front, seq, 10*time.Second)
-		}
-		for seq := range 4 {
-			h.load(near, seq, 10*time.Second)
-		}
-		h.load(joiner, 7, 10*time.Second)
-		h.connect(2)
-		time.Sleep(2 * time.Second) // haves are in
+		es := h.swarmOf(firstN(8), firstN(4), []int{7})
+		front, near, joiner := es[0], es[1], es[2]
 		// Only the front holds segment 6; the transfer times it, so by
 		// speed alone it would be asked first from now on.
 		if r := h.load(joiner, 6, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
@@ -576,14 +594,7 @@ func TestPrefetchFromSeveralHolders(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 4, 512<<10)
 		defer h.close()
-		a1, a2, b := h.engine(), h.engine(), h.engine()
-		for seq := range 3 {
-			h.load(a1, seq, 10*time.Second)
-			h.load(a2, seq, 10*time.Second)
-		}
-		h.load(b, 3, 10*time.Second)
-		h.connect(2)
-		time.Sleep(2 * time.Second) // haves are in
+		b := h.swarmOf(firstN(3), firstN(3), []int{3})[2]
 		events, stop := b.Subscribe(64)
 		defer stop()
 		r := h.req(0, 20*time.Second)
@@ -603,7 +614,6 @@ func TestPrefetchFromSeveralHolders(t *testing.T) {
 				if ev.Err != nil {
 					t.Fatalf("prefetch of %d: %v", ev.Key.Seq, ev.Err)
 				}
-				t.Logf("prefetch %d from %v: %v after the load, took %v", ev.Key.Seq, ev.Peer, ev.Time.Sub(start), ev.Duration)
 				from[ev.Key.Seq], last = ev.Peer, ev.Time
 			case <-time.After(10 * time.Second):
 				t.Fatalf("prefetches ended: %v", from)
@@ -628,16 +638,8 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 512<<10)
 		defer h.close()
-		front, mid, back := h.engine(), h.engine(), h.engine()
-		for seq := range 6 {
-			h.load(front, seq, 10*time.Second)
-		}
-		for seq := range 4 {
-			h.load(mid, seq, 10*time.Second)
-		}
-		h.load(back, 0, 10*time.Second)
-		h.connect(2)
-		time.Sleep(2 * time.Second) // haves are in
+		es := h.swarmOf(firstN(6), firstN(4), []int{0})
+		front, mid, back := es[0], es[1], es[2]
 		// Only the front holds 4: it is mid's nearest holder.
 		if r := h.load(mid, 4, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
 			t.Fatalf("mid got segment 4 from %v (%v), want the front", r.Source, r.Peer)
