@@ -93,17 +93,16 @@ type cacheReader struct {
 func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadAt(r.key, b, off) }
 
 // Nearest sources. Loads ask the holder nearest ahead of them (bestPeer),
-// and a viewer keeps its uplink for the peers it is the nearest holder for:
-// after such an upload, for as long as it took (within keepUplink*), or
-// after any upload during which such a peer was answered "busy", until it
-// asks again,
-// requests that a holder nearer to the requester could serve are refused
-// "busy", and go there. In a VOD swarm whose viewers started apart, each
-// viewer thus feeds the one behind it; the first holder of a new live
-// segment feeds whoever asks first, and they the rest. Otherwise the
-// uplinks at the front of a swarm fill with requests that had other
-// sources, and the viewers right behind, which had none, fall back to the
-// CDN.
+// and a viewer keeps its uplink for the peers it is the nearest holder for.
+// After an upload to such a peer, for as long as it took (within
+// keepUplink*), and after any upload during which such a peer was answered
+// "busy", until it asks again (2 × busyBackoff), requests that a holder
+// nearer to the requester could serve are refused "busy", and go there.
+// In a VOD swarm whose viewers started apart, each viewer thus feeds the
+// one behind it; the first holder of a new live segment feeds whoever asks
+// first, and they the rest. Otherwise the uplinks at the front of a swarm
+// fill with requests that had other sources, and the viewers right behind,
+// which had none, fall back to the CDN.
 const (
 	keepUplinkMin = 500 * time.Millisecond
 	keepUplinkMax = 4 * time.Second
