@@ -190,6 +190,18 @@ export function deadlineMs(frag, media, maxMs) {
 }
 
 /**
+ * laterDeadlineMs is the deadline of a segment that starts at media time
+ * laterSec, given the deadline (baseMs) of the one starting at startSec: the
+ * media time between them later. undefined when any of them is unknown, or
+ * the later segment starts first.
+ * @returns {number | undefined}
+ */
+export function laterDeadlineMs(baseMs, startSec, laterSec) {
+  if (!finite(baseMs) || !finite(startSec) || !finite(laterSec) || laterSec < startSec) return undefined;
+  return Math.round(baseMs + (laterSec - startSec) * 1000);
+}
+
+/**
  * bufferedAhead is how many seconds of media are buffered from currentTime on
  * (0 when currentTime is in no buffered range), or null when the element does
  * not tell (no TimeRanges).

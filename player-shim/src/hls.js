@@ -28,7 +28,7 @@
 import { ErrorCode, toError } from "./core.js";
 import {
   DEFAULT_MAX_DEADLINE_MS, finite, transferTiming, engineBytes, freshBuffer, createCdnModel, holdMs,
-  deadlineMs, pageMedia, pathOf, safeCancel,
+  deadlineMs, laterDeadlineMs, pageMedia, pathOf, safeCancel,
 } from "./common.js";
 
 // Shared with the other adapters; re-exported for the hls.js adapter's callers.
@@ -207,9 +207,8 @@ export function createHlsAdapter(core, Hls, options = {}) {
       /** @type {Record<string, any>} */
       const u = { seq: f.sn, url: f.url };
       if (!u.url) break;
-      if (finite(baseMs) && finite(f.start) && finite(frag.start) && f.start >= frag.start) {
-        u.deadlineMs = Math.round(baseMs + (f.start - frag.start) * 1000);
-      }
+      const due = laterDeadlineMs(baseMs, frag.start, f.start);
+      if (due !== undefined) u.deadlineMs = due;
       const [s, e] = f.byteRange ?? [];
       if (finite(s) && finite(e) && e > s) {
         u.start = s;

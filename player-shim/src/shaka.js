@@ -40,7 +40,7 @@
 import { ErrorCode, toError } from "./core.js";
 import {
   DEFAULT_MAX_DEADLINE_MS, finite, transferTiming, engineBytes, freshBuffer, createCdnModel, holdMs,
-  deadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel, periodKey,
+  deadlineMs, laterDeadlineMs, pageMedia, pathOf, stripQuery, byteRange, safeCancel, periodKey,
 } from "./common.js";
 
 // Shaka's enums (shaka.net.NetworkingEngine.RequestType / AdvancedRequestType,
@@ -398,9 +398,8 @@ export function createShakaAdapter(core, shaka, player, options = {}) {
         if (!n || n.manifest !== id.manifest || n.rendition !== id.rendition) break;
         /** @type {Record<string, any>} */
         const u = { seq: n.seq, url };
-        if (finite(baseMs) && finite(next.startTime) && next.startTime >= ref.startTime) {
-          u.deadlineMs = Math.round(baseMs + (next.startTime - ref.startTime) * 1000);
-        }
+        const due = laterDeadlineMs(baseMs, ref.startTime, next.startTime);
+        if (due !== undefined) u.deadlineMs = due;
         if (n.end !== undefined) {
           u.start = n.start;
           u.end = n.end;
