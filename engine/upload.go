@@ -64,15 +64,14 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 			e.cache.Unpin(key)
 			<-e.uploads
 		}()
-		start := time.Now()
-		done := e.upload(ctx, p, r.ReqID, key)
+		took, done := e.upload(ctx, p, r.ReqID, key)
 		e.mu.Lock()
 		refused := e.nearestRefused
 		e.nearestRefused = false
 		e.mu.Unlock()
 		switch {
 		case done && nearest:
-			e.keepUplink(time.Since(start))
+			e.keepUplink(took)
 		case refused:
 			e.keepUplink(2 * busyBackoff)
 		}
@@ -151,15 +150,16 @@ func (e *Engine) keepUplink(d time.Duration) {
 
 // upload sends key to p in chunks, pausing while the link's buffer is above
 // the high-water mark and, with an upload rate cap, while the byte budget
-// is spent. It reports whether the whole segment went out.
-func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) bool {
+// is spent. It reports how long it took and whether the whole segment went
+// out.
+func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) (time.Duration, bool) {
 	size, ok := e.cache.Size(key)
 	if !ok {
-		return false
+		return 0, false
 	}
 	ch, err := peerwire.NewChunkerAt(id, cacheReader{e.cache, key}, size)
 	if err != nil {
-		return false
+		return 0, false
 	}
 	start := time.Now()
 	rate, probe := e.uploadPace()
@@ -173,15 +173,15 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			select {
 			case <-p.link.BufferedLow():
 			case <-ctx.Done():
-				return false
+				return 0, false
 			case <-p.done:
-				return false
+				return 0, false
 			}
 			e.observeDrain(queued-p.link.BufferedAmount(), time.Since(wait))
 		}
 		c, err := ch.Next()
 		if err != nil {
-			return false
+			return 0, false
 		}
 		if wait := bucket.take(len(c.Data)); wait > 0 {
 			t := time.NewTimer(wait)
@@ -189,21 +189,21 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return false
+				return 0, false
 			}
 		}
 		if ctx.Err() != nil {
-			return false
+			return 0, false
 		}
 		buf, err = peerwire.Encode(buf[:0], c)
 		if err != nil {
-			return false
+			return 0, false
 		}
 		// Send copies nothing we keep: buf is reused only after Send returns,
 		// and Links copy or transmit synchronously.
 		if err := p.link.Send(buf); err != nil {
 			p.close(err)
-			return false
+			return 0, false
 		}
 		sent += len(c.Data)
 	}
@@ -214,8 +214,9 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	}
 	e.stats.UploadedBytes += int64(sent)
 	e.mu.Unlock()
-	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: time.Since(start)})
-	return true
+	took := time.Since(start)
+	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: took})
+	return took, true
 }
 
 // Upload pacing. An upload that fills the viewer's uplink queues everything
