@@ -80,6 +80,15 @@ func (h *harness) load(e *engine.Engine, seq int, ahead time.Duration) engine.Re
 	return res
 }
 
+// loadFromPeer loads seq on e with a 10 s deadline and fails unless the
+// bytes came from peer want.
+func (h *harness) loadFromPeer(e *engine.Engine, seq int, want *engine.Engine) {
+	h.t.Helper()
+	if r := h.load(e, seq, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != want.PeerID() {
+		h.t.Fatalf("segment %d from %v (peer %v), want peer %v", seq, r.Source, r.Peer, want.PeerID())
+	}
+}
+
 // seederAndJoiner makes engine a, which loads segments 0..held-1, and
 // engine b, which joins the swarm by loading the last segment of the
 // stream, and connects them.
@@ -577,13 +586,9 @@ func TestNearestHolderAheadIsAsked(t *testing.T) {
 		front, near, joiner := es[0], es[1], es[2]
 		// Only the front holds segment 6; the transfer times it, so by
 		// speed alone it would be asked first from now on.
-		if r := h.load(joiner, 6, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
-			t.Fatalf("segment 6 from %v (%v), want the front viewer", r.Source, r.Peer)
-		}
+		h.loadFromPeer(joiner, 6, front)
 		for seq := range 4 {
-			if r := h.load(joiner, seq, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != near.PeerID() {
-				t.Fatalf("segment %d from %v (front %v, near %v, got %v), want the nearer holder", seq, r.Source, front.PeerID(), near.PeerID(), r.Peer)
-			}
+			h.loadFromPeer(joiner, seq, near)
 		}
 	})
 }
@@ -641,9 +646,7 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 		es := h.swarmOf(firstN(6), firstN(4), []int{0})
 		front, mid, back := es[0], es[1], es[2]
 		// Only the front holds 4: it is mid's nearest holder.
-		if r := h.load(mid, 4, 10*time.Second); r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
-			t.Fatalf("mid got segment 4 from %v (%v), want the front", r.Source, r.Peer)
-		}
+		h.loadFromPeer(mid, 4, front)
 		before := front.Stats().UploadedBytes
 		events, stop := back.Subscribe(64)
 		defer stop()
