@@ -64,6 +64,9 @@ type swarm struct {
 	segSize      ewma // typical segment size, for transfer estimates
 	inflight     map[segmentcache.Key]*transfer
 	waiters      map[uint64][]chan struct{} // Loads waiting for a peer to have seq
+	// queued counts, per seq, the prefetches that have not asked a peer
+	// yet; a holder of an earlier one is kept for it (see waitQuiet).
+	queued map[uint64]int
 }
 
 // outOffer is an offer of ours waiting for an answer through the tracker.
@@ -209,6 +212,7 @@ func (e *Engine) useSwarm(id SwarmID) (*swarm, error) {
 			interval: 2 * time.Minute,
 			inflight: make(map[segmentcache.Key]*transfer),
 			waiters:  make(map[uint64][]chan struct{}),
+			queued:   make(map[uint64]int),
 		}
 		e.swarms[h] = s
 		e.announceLocked(s, EventStarted)

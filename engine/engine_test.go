@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha1"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -632,6 +633,48 @@ func TestPrefetchFromSeveralHolders(t *testing.T) {
 		// within about that, one after the other only after 1.8 s.
 		if took := last.Sub(start); took > 1400*time.Millisecond {
 			t.Fatalf("both prefetches took %v", took)
+		}
+	})
+}
+
+// Prefetches started by successive Loads go to a shared holder in the
+// order of their segments: the one a later Load starts does not take the
+// uplink from an earlier one that waits for the holder to fall quiet.
+func TestPrefetchesKeepSegmentOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 256<<10)
+		defer h.close()
+		b := h.swarmOf(firstN(6), []int{5})[1]
+		events, stop := b.Subscribe(64)
+		defer stop()
+		load := func(seq int) {
+			r := h.req(seq, time.Duration(20+2*seq)*time.Second)
+			r.Upcoming = []engine.Request{h.req(seq+1, time.Duration(22+2*seq)*time.Second), h.req(seq+2, time.Duration(24+2*seq)*time.Second)}
+			if _, err := b.Load(context.Background(), r); err != nil {
+				t.Fatalf("load %d: %v", seq, err)
+			}
+		}
+		// Load 0 prefetches 1, then 2 once 1 is asked for; Load 1 waits for
+		// that prefetch and then starts one for 3, while 2 still waits.
+		load(0)
+		load(1)
+		var order []uint64
+		for len(order) < 3 {
+			select {
+			case ev := <-events:
+				if ev.Kind != engine.EventPrefetch {
+					continue
+				}
+				if ev.Err != nil {
+					t.Fatalf("prefetch of %d: %v", ev.Key.Seq, ev.Err)
+				}
+				order = append(order, ev.Key.Seq)
+			case <-time.After(10 * time.Second):
+				t.Fatalf("prefetches ended: %v", order)
+			}
+		}
+		if !slices.Equal(order, []uint64{1, 2, 3}) {
+			t.Fatalf("prefetched in the order %v, want 1 2 3", order)
 		}
 	})
 }

@@ -54,10 +54,15 @@ const DefaultBudget = 10 * time.Second
 const maxPeerAttempts = 8
 
 // prefetchAhead bounds how many upcoming segments one Load prefetches, and
-// maxPrefetches how many prefetches run at once.
+// maxPrefetches how many prefetches run (or wait for a holder) at once.
+// Each upcoming segment is prefetched only while its deadline leaves room
+// for a peer transfer and a CDN fetch after it (waitQuiet), so how deep the
+// engine reads ahead follows the player's buffer: a viewer whose only
+// source is one peer's uplink keeps that uplink busy with the segments it
+// will want next, rather than asking for each as its player does.
 const (
-	prefetchAhead = 2
-	maxPrefetches = 2
+	prefetchAhead = 4
+	maxPrefetches = 4
 )
 
 func (r *Request) key() segmentcache.Key {
@@ -255,8 +260,9 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			for id := range tried {
 				skip[id] = true
 			}
+			earlier := e.earlierQueued(s, r.Seq)
 			for _, p := range e.peerList() {
-				if p.downloading() {
+				if p.downloading() || p.holdsAny(s.hash, earlier) {
 					skip[p.id] = true
 				}
 			}
@@ -686,11 +692,26 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 	var out outcome
 	var err error
 	start := time.Now()
-	if e.waitQuiet(s.hash, j.req) {
-		out, err = e.obtain(e.ctx, s, j.req, false, asked)
+	seq := j.req.Seq
+	e.mu.Lock()
+	s.queued[seq]++
+	e.mu.Unlock()
+	var once sync.Once
+	dequeue := func() {
+		once.Do(func() {
+			e.mu.Lock()
+			if s.queued[seq]--; s.queued[seq] <= 0 {
+				delete(s.queued, seq)
+			}
+			e.mu.Unlock()
+		})
+	}
+	if e.waitQuiet(s, j.req) {
+		out, err = e.obtain(e.ctx, s, j.req, false, func() { dequeue(); asked() })
 	} else {
 		err = ErrPeerFailed
 	}
+	dequeue()
 	e.complete(s, j.req.key(), j.t, out, err, true)
 	e.donePrefetch()
 	e.emit(EngineEvent{Kind: EventPrefetch, Key: j.req.key(), Source: out.src, Peer: out.peer, Bytes: len(out.data), Duration: time.Since(start), Err: err})
@@ -708,13 +729,21 @@ type prefetchJob struct {
 }
 
 // waitQuiet waits until some peer holding r's segment is neither sending
-// us another segment nor busy, while r's deadline leaves room for a
+// us another segment, nor busy, nor holding an earlier segment whose
+// prefetch waits to ask a peer, while r's deadline leaves room for a
 // transfer and a CDN fetch after it. It reports whether one is.
-func (e *Engine) waitQuiet(h InfoHash, r Request) bool {
+//
+// Prefetches started by different Loads would otherwise race for a holder
+// as it falls quiet, and a later segment could take the uplink the earlier
+// one needed: the earlier one then comes late, from the CDN, while the
+// later one sits in the cache.
+func (e *Engine) waitQuiet(s *swarm, r Request) bool {
 	const poll = 50 * time.Millisecond
+	h := s.hash
 	for {
+		earlier := e.earlierQueued(s, r.Seq)
 		for _, p := range e.peerList() {
-			if p.has(h, r.Seq) && !p.downloading() && !p.isBusy() {
+			if p.has(h, r.Seq) && !p.downloading() && !p.isBusy() && !p.holdsAny(h, earlier) {
 				return true
 			}
 		}
@@ -727,6 +756,20 @@ func (e *Engine) waitQuiet(h InfoHash, r Request) bool {
 		case <-time.After(poll):
 		}
 	}
+}
+
+// earlierQueued returns the segments before seq of s whose prefetches have
+// not asked a peer yet.
+func (e *Engine) earlierQueued(s *swarm, seq uint64) []uint64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []uint64
+	for q := range s.queued {
+		if q < seq {
+			out = append(out, q)
+		}
+	}
+	return out
 }
 
 func (e *Engine) donePrefetch() {

@@ -334,6 +334,21 @@ func (p *peer) has(h InfoHash, seq uint64) bool {
 	return ok
 }
 
+// holdsAny tells whether p holds any of seqs of swarm h.
+func (p *peer) holdsAny(h InfoHash, seqs []uint64) bool {
+	if len(seqs) == 0 {
+		return false
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, seq := range seqs {
+		if _, ok := p.have[h][seq]; ok {
+			return true
+		}
+	}
+	return false
+}
+
 // heldAfter tells whether p holds seq of swarm h and how many of its
 // segments there come after seq. p.mu must be held.
 func (p *peer) heldAfter(h InfoHash, seq uint64) (held bool, after int) {

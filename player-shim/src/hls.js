@@ -35,7 +35,7 @@ import {
 export { createCdnModel, holdMs, deadlineMs, bufferedAhead } from "./common.js";
 
 // How many following fragments to announce as `upcoming`.
-const UPCOMING = 2;
+const UPCOMING = 4;
 // Bound on remembered playlists (live streams refresh details; keys are URLs).
 const MAX_PLAYLISTS = 32;
 

@@ -59,7 +59,7 @@ const MEDIA_TYPES = new Set(["video", "audio"]);
 const GUARD_SLACK_MS = 3000;
 const CONN_ROOM_MS = 3000;
 // How many following segments to announce as `upcoming`.
-const UPCOMING = 2;
+const UPCOMING = 4;
 // Bound on remembered HLS media playlists.
 const MAX_PLAYLISTS = 32;
 
