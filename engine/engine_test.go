@@ -699,6 +699,11 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 512<<10)
 		defer h.close()
+		// Segment 1, which mid will send to back, is the smallest: mid is
+		// free again, for segment 2, while the front still keeps its
+		// uplink (for as long as its upload of 4, 512 KiB or more, took).
+		// The test stream's sizes vary by up to a quarter.
+		h.files[h.urls[1]] = h.files[h.urls[1]][:256<<10]
 		es := h.swarmOf(firstN(6), firstN(4), []int{0})
 		front, mid, back := es[0], es[1], es[2]
 		// Only the front holds 4: it is mid's nearest holder.
