@@ -43,12 +43,13 @@ type Engine struct {
 	stats      Stats
 	cdn        rateEstimate
 	uplink     uplinkEstimate // how fast uploads leave; guarded by mu
-	// keptUntil: the uplink is kept for a peer we are the nearest holder
-	// for (see keepUplink); guarded by mu.
+	// keptUntil: the uplink is kept for keptFor, a peer we are the nearest
+	// holder for (see keepUplink); guarded by mu.
 	keptUntil time.Time
-	// nearestRefused: a peer we are the nearest holder for was answered
+	keptFor   *peer
+	// nearestRefused: a peer we are the nearest holder for, answered
 	// "busy" during the current upload; guarded by mu.
-	nearestRefused bool
+	nearestRefused *peer
 }
 
 // swarm is a swarm the engine is in.

@@ -742,6 +742,33 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 	})
 }
 
+// While the uplink is kept for a peer, a peer behind that one is refused
+// even when we are its only holder: the kept-for peer will want the
+// segment first, and the one behind gets it from there.
+func TestUplinkKeptFromThoseBehindIt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 8, 256<<10)
+		defer h.close()
+		es := h.swarmOf(firstN(8), firstN(4), []int{0})
+		front, mid, back := es[0], es[1], es[2]
+		// Only the front holds 4 and 5: it is the nearest holder for mid,
+		// and keeps its uplink for it after this upload.
+		h.loadFromPeer(mid, 4, front)
+		before := front.Stats().UploadedBytes
+		got := make(chan engine.Result, 1)
+		go func() { got <- h.load(back, 5, 10*time.Second) }()
+		// Mid, ahead of back, wants 5 next.
+		time.Sleep(100 * time.Millisecond)
+		h.loadFromPeer(mid, 5, front)
+		if r := <-got; r.Source != engine.SourcePeer || r.Peer != mid.PeerID() {
+			t.Fatalf("back's segment 5 from %v (peer %v), want mid", r.Source, r.Peer)
+		}
+		if up, want := front.Stats().UploadedBytes-before, int64(len(h.files[h.urls[5]])); up != want {
+			t.Fatalf("front uploaded %d bytes, want %d (segment 5 to mid only)", up, want)
+		}
+	})
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)

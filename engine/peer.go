@@ -334,6 +334,18 @@ func (p *peer) has(h InfoHash, seq uint64) bool {
 	return ok
 }
 
+// front returns the last segment of swarm h that p holds, if any.
+func (p *peer) front(h InfoHash) (uint64, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var last uint64
+	set := p.have[h]
+	for seq := range set {
+		last = max(last, seq)
+	}
+	return last, len(set) > 0
+}
+
 // holdsAny tells whether p holds any of seqs of swarm h.
 func (p *peer) holdsAny(h InfoHash, seqs []uint64) bool {
 	if len(seqs) == 0 {

@@ -29,7 +29,7 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 	}
 	key := segmentcache.Key{Swarm: s.id, Seq: r.Seq, Start: int64(r.Start), End: int64(r.End)}
 	nearest := e.nearestHolder(p, s, r.Seq)
-	if !nearest && e.uplinkKept() {
+	if e.keptFrom(p, s.hash, nearest) {
 		reject(peerwire.ReasonBusy)
 		return
 	}
@@ -45,7 +45,7 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 			// It will ask again after busyBackoff: keep the uplink
 			// for it when this upload is over.
 			e.mu.Lock()
-			e.nearestRefused = true
+			e.nearestRefused = p
 			e.mu.Unlock()
 		}
 		reject(peerwire.ReasonBusy)
@@ -67,13 +67,13 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		took, done := e.upload(ctx, p, r.ReqID, key)
 		e.mu.Lock()
 		refused := e.nearestRefused
-		e.nearestRefused = false
+		e.nearestRefused = nil
 		e.mu.Unlock()
 		switch {
 		case done && nearest:
-			e.keepUplink(took)
-		case refused:
-			e.keepUplink(2 * busyBackoff)
+			e.keepUplink(p, took)
+		case refused != nil:
+			e.keepUplink(refused, 2*busyBackoff)
 		}
 	})
 	if !ok {
@@ -132,19 +132,42 @@ func (e *Engine) nearestHolder(p *peer, s *swarm, seq uint64) bool {
 	return true
 }
 
-// uplinkKept tells whether the uplink is kept for a peer we are the
-// nearest holder for.
-func (e *Engine) uplinkKept() bool {
+// keptFrom tells whether p's request is refused because the uplink is kept
+// for another peer: while it is, requests that a holder nearer to the
+// requester could serve are refused (nearest false), and so are those of
+// peers behind the one it is kept for. That one is behind us and ahead of
+// p: it will want the segment before p does, and p can get it there. A
+// viewer whose only source we are is thus not crowded out by those behind
+// it, which have it as a source too.
+func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	return time.Now().Before(e.keptUntil)
+	q, kept := e.keptFor, time.Now().Before(e.keptUntil)
+	e.mu.Unlock()
+	if !kept {
+		return false
+	}
+	if !nearest {
+		return true
+	}
+	if q == nil || q == p {
+		return false
+	}
+	select {
+	case <-q.done: // gone: nothing to keep the uplink for
+		return false
+	default:
+	}
+	qFront, qOK := q.front(h)
+	pFront, pOK := p.front(h)
+	return qOK && (!pOK || qFront > pFront)
 }
 
-// keepUplink keeps the uplink after an upload that took d to a peer we are
-// the nearest holder for.
-func (e *Engine) keepUplink(d time.Duration) {
+// keepUplink keeps the uplink for d (within keepUplinkMin..Max) for p, a
+// peer we are the nearest holder for.
+func (e *Engine) keepUplink(p *peer, d time.Duration) {
 	e.mu.Lock()
 	e.keptUntil = time.Now().Add(min(max(d, keepUplinkMin), keepUplinkMax))
+	e.keptFor = p
 	e.mu.Unlock()
 }
 
