@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"math"
 	"net/url"
@@ -109,7 +110,10 @@ type armRun struct {
 	UploadPerView float64   `json:"uploadBytesPerViewer"`
 	CPUPerViewer  float64   `json:"browserCpuSecondsPerViewer"`
 	AllPlayed     bool      `json:"allPlayed"` // every viewer played to its end or its planned leave, without errors
-	Problems      []string  `json:"problems,omitempty"`
+	// Uplink is what the viewers' capped uplinks carried while sending
+	// (shaped topology only).
+	Uplink   *uplinkStats `json:"uplink,omitempty"`
+	Problems []string     `json:"problems,omitempty"`
 }
 
 // benchRepeat is BENCH_REPEAT (1..10), default 1.
@@ -163,9 +167,25 @@ func runBench(t *testing.T, spec benchSpec, arms []arm, repeat int) []armRun {
 					return startBrowserInNetns(t, dir, name, prefix+itoa(1+i%spec.concurrent))
 				}
 			}
+			var uplinks func() map[string][]tbfSample
+			if spec.topology {
+				// Sample every viewer namespace's uplink while the run lasts.
+				var nss []string
+				for j := range spec.concurrent {
+					nss = append(nss, os.Getenv("NEARCAST_VIEWER_NS_PREFIX")+itoa(1+j))
+				}
+				ctx, stop := context.WithCancel(context.Background())
+				got := make(chan map[string][]tbfSample, 1)
+				go func() { got <- sampleUplinks(ctx, nss) }()
+				uplinks = func() map[string][]tbfSample { stop(); return <-got }
+			}
 			results := sc.run(t, dir)
 			sum := summarize(t, dir, name, results, s)
 			run := measureArm(spec, a.name, rep, results, sum)
+			if uplinks != nil {
+				u := summarizeUplinks(uplinks(), spec.upKbit)
+				run.Uplink = &u
+			}
 			t.Logf("%s: P2P share at origin %.1f%% (limit %.1f%%), stalls %d, TTFF %v ms, played ok %v %v",
 				name, 100*run.OriginShare, 100*run.Limit, run.Stalls, run.TTFFs, run.AllPlayed, run.Problems)
 			runs = append(runs, run)
@@ -263,9 +283,9 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 	if spec.shaping != "" {
 		fmt.Fprintf(&b, ", shaping %s", spec.shaping)
 	}
-	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "upload/viewer", "CPU s/viewer", "played kbit/s", "switches")
+	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s %-s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "upload/viewer", "CPU s/viewer", "played kbit/s", "switches", uplinkHeader(spec))
 	for _, a := range arms {
-		var share, ofLimit, stalls, stallMs, ttff, ttffMax, up, cpu, limit, rate, switches []float64
+		var share, ofLimit, stalls, stallMs, ttff, ttffMax, up, cpu, limit, rate, switches, upP50, upP90, upQueued []float64
 		for _, r := range runs {
 			if r.Arm != a.name {
 				continue
@@ -283,14 +303,23 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 				rate = append(rate, r.PlayedRate/1000)
 			}
 			switches = append(switches, r.Switches)
+			if u := r.Uplink; u != nil && u.Windows > 0 {
+				upP50 = append(upP50, u.P50Kbit)
+				upP90 = append(upP90, u.P90Kbit)
+				upQueued = append(upQueued, 100*u.Queued)
+			}
 		}
 		played := "-"
 		if len(rate) > 0 {
 			played = spread(rate, "%.0f")
 		}
-		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s\n", a.name,
+		uplink := ""
+		if spec.topology {
+			uplink = spread(upP50, "%.0f") + " / " + spread(upP90, "%.0f") + " / " + spread(upQueued, "%.0f%%")
+		}
+		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s %-s\n", a.name,
 			spread(share, "%.1f%%"), spread(limit, "%.1f%%"), spread(ofLimit, "%.0f%%"), spread(stalls, "%.0f"), spread(stallMs, "%.0f"),
-			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"), played, spread(switches, "%.1f"))
+			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"), played, spread(switches, "%.1f"), uplink)
 	}
 	fmt.Print(b.String())
 	t.Log(b.String())
@@ -302,6 +331,14 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 		"date": time.Now().UTC().Format(time.RFC3339), "scenario": spec.scenario, "viewers": spec.viewers,
 		"concurrent": spec.concurrent, "uplinkKbit": spec.upKbit, "shaping": spec.shaping, "runs": runs,
 	})
+}
+
+// uplinkHeader names the uplink column: only the shaped topology has it.
+func uplinkHeader(spec benchSpec) string {
+	if !spec.topology {
+		return ""
+	}
+	return "uplink sending kbit/s p50 / p90 / queued"
 }
 
 // median is the median of the arm's values picked by f, over runs.
