@@ -4,6 +4,7 @@
 package httprange
 
 import (
+	"math"
 	"strconv"
 	"strings"
 )
@@ -43,11 +44,20 @@ func ParseContentRange(s string) (first, last int64, ok bool) {
 }
 
 // ParseLength parses a non-empty string of decimal digits (no sign), such
-// as a Content-Length value.
+// as a Content-Length value; a value above the largest int64 is refused.
+// It does not use strconv.ParseInt, whose error type would link strconv's
+// quoting tables into the browser build.
 func ParseLength(s string) (int64, bool) {
-	if s == "" || strings.TrimLeft(s, "0123456789") != "" {
+	if s == "" {
 		return 0, false
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil
+	var n int64
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < '0' || c > '9' || n > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, false
+		}
+		n = n*10 + int64(c-'0')
+	}
+	return n, true
 }

@@ -28,9 +28,15 @@ func TestParseContentRange(t *testing.T) {
 }
 
 func TestParseLength(t *testing.T) {
-	for s, want := range map[string]bool{"0": true, "123": true, "": false, "-1": false, "1e3": false, " 1": false} {
+	for s, want := range map[string]bool{"0": true, "123": true, "": false, "-1": false, "1e3": false, " 1": false,
+		"9223372036854775807": true, "9223372036854775808": false, "99999999999999999999": false, "007": true} {
 		if _, ok := ParseLength(s); ok != want {
 			t.Errorf("ParseLength(%q) ok = %v", s, ok)
+		}
+	}
+	for s, want := range map[string]int64{"0": 0, "123": 123, "007": 7, "9223372036854775807": 1<<63 - 1} {
+		if n, _ := ParseLength(s); n != want {
+			t.Errorf("ParseLength(%q) = %d, want %d", s, n, want)
 		}
 	}
 }
