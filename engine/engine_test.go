@@ -90,6 +90,35 @@ func (h *harness) loadFromPeer(e *engine.Engine, seq int, want *engine.Engine) {
 	}
 }
 
+// corruptPair makes engine a, which loads segment 0, and engine b, which
+// verifies segments against the CDN's bytes and loads segment 1 (both with
+// the deadline ahead), connects them and has every chunk a sends arrive
+// with a payload byte flipped. It returns b.
+func (h *harness) corruptPair(ahead time.Duration) *engine.Engine {
+	h.t.Helper()
+	files := h.files
+	verify := func(k segmentcache.Key, data []byte) error {
+		if !bytes.Equal(data, files[h.urls[k.Seq]]) {
+			return errors.New("hash mismatch")
+		}
+		return nil
+	}
+	a := h.engine()
+	b := h.engine(engine.WithVerifier(verify))
+	h.load(a, 0, ahead)
+	h.load(b, 1, ahead)
+	h.connect(1)
+	for _, l := range h.net.Links() {
+		l.SetMutate(func(m []byte) []byte {
+			if len(m) > 1000 { // chunk messages: flip a payload byte
+				m[len(m)-1] ^= 0xFF
+			}
+			return m
+		})
+	}
+	return b
+}
+
 // seederAndJoiner makes engine a, which loads segments 0..held-1, and
 // engine b, which joins the swarm by loading the last segment of the
 // stream, and connects them.
@@ -284,6 +313,54 @@ func TestUploadsArePacedBelowTheMeasuredUplink(t *testing.T) {
 	})
 }
 
+// An upload keeps about half a second of the measured uplink queued in the
+// link's buffer, not the whole HighWaterMark: what is queued still goes out
+// when the requester gives up, wasted.
+func TestThinUplinkKeepsLessQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const bw = 100 << 10 // bytes/s: half a second is 50 KiB, below the floor
+		h := newHarness(t, enginetest.Shaping{Bandwidth: bw}, 4, 600<<10)
+		defer h.close()
+		a, b := h.seederAndJoiner(3, 60*time.Second)
+		// maxQueued loads seq on b and returns the most a's side of the
+		// link held queued meanwhile.
+		maxQueued := func(seq int) int {
+			done := make(chan struct{})
+			most := make(chan int)
+			go func() {
+				m := 0
+				for {
+					for _, l := range h.net.Links() {
+						m = max(m, l.BufferedAmount())
+					}
+					select {
+					case <-done:
+						most <- m
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			}()
+			if r := h.load(b, seq, 60*time.Second); r.Source != engine.SourcePeer {
+				t.Fatalf("segment %d from %v, want a peer", seq, r.Source)
+			}
+			close(done)
+			return <-most
+		}
+		first := maxQueued(0) // unmeasured: up to HighWaterMark
+		if a.UplinkEstimate() == 0 {
+			t.Fatal("the first upload did not measure the uplink")
+		}
+		time.Sleep(10 * time.Second) // the next upload probes at 1.25x the estimate, above the link
+		probe := maxQueued(1)
+		limit := 2*peerwire.LowWaterMark + peerwire.MaxMessageSize
+		if first <= peerwire.HighWaterMark || probe > limit {
+			t.Fatalf("most queued: %d B before the uplink was measured (want above %d), %d B after (want at most %d)",
+				first, peerwire.HighWaterMark, probe, limit)
+		}
+	})
+}
+
 func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 4, 200<<10)
@@ -326,15 +403,28 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 		h.load(b, 4, 30*time.Second)
 		h.connect(1)
 		// 1 MiB at 100 KiB/s takes ~10 s; the deadline is 6 s away. The
-		// first bytes arrive at once, then the projection says "late".
+		// first bytes arrive at once, then the projection says "late":
+		// the bytes that arrived are kept, and only the rest comes from
+		// the CDN, as a byte range.
+		servedBefore := h.cdn.Served(h.urls[0]) // engine a's fetch
 		start := time.Now()
 		deadline := start.Add(6 * time.Second)
 		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if res.Source != engine.SourceCDN || time.Now().After(deadline) {
-			t.Fatalf("source %v, done %v after the deadline", res.Source, time.Since(deadline))
+		if !bytes.Equal(res.Data, h.files[h.urls[0]]) {
+			t.Fatal("spliced segment has the wrong bytes")
+		}
+		if res.Source != engine.SourcePeer || res.TailBytes <= 0 || res.TailBytes >= len(res.Data) || time.Now().After(deadline) {
+			t.Fatalf("source %v with a tail of %d of %d bytes, done %v after the deadline", res.Source, res.TailBytes, len(res.Data), time.Since(deadline))
+		}
+		if served := h.cdn.Served(h.urls[0]) - servedBefore; served != res.TailBytes {
+			t.Fatalf("CDN served %d bytes of segment 0, want only the tail of %d", served, res.TailBytes)
+		}
+		st := b.Stats()
+		if st.SplicedSegments != 1 || st.PeerFallbacks != 1 || st.PeerBytes != int64(len(res.Data)-res.TailBytes) {
+			t.Fatalf("spliced %d, fallbacks %d, peer bytes %d; want 1, 1, %d", st.SplicedSegments, st.PeerFallbacks, st.PeerBytes, len(res.Data)-res.TailBytes)
 		}
 		// The speed seen is learnt: a deadline the peer cannot meet goes
 		// to the CDN without asking it, and the slow peer stays connected
@@ -353,8 +443,26 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 		// have got faster), and found slow again.
 		time.Sleep(11 * time.Second)
 		fallbacks = b.Stats().PeerFallbacks
-		if res := h.load(b, 3, 6*time.Second); res.Source != engine.SourceCDN || b.Stats().PeerFallbacks != fallbacks+1 {
-			t.Fatalf("segment 3 from %v after %d fallbacks, want the peer asked again, then the cdn", res.Source, b.Stats().PeerFallbacks-fallbacks)
+		if res := h.load(b, 3, 6*time.Second); res.TailBytes == 0 || b.Stats().PeerFallbacks != fallbacks+1 {
+			t.Fatalf("segment 3 from %v (tail %d) after %d fallbacks, want the peer asked again, then the tail from the cdn", res.Source, res.TailBytes, b.Stats().PeerFallbacks-fallbacks)
+		}
+	})
+}
+
+// A spliced segment passes the same integrity gate as a peer's whole one:
+// a peer whose head was corrupt is banned, and the segment comes whole
+// from the CDN.
+func TestSplicedSegmentIsVerified(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 2, 1<<20)
+		defer h.close()
+		b := h.corruptPair(30 * time.Second)
+		r := h.load(b, 0, 6*time.Second) // checks the bytes
+		if r.Source != engine.SourceCDN || r.TailBytes != 0 {
+			t.Fatalf("source %v, tail %d; want the whole segment from the cdn", r.Source, r.TailBytes)
+		}
+		if st := b.Stats(); st.BannedPeers != 1 || st.SplicedSegments != 0 || st.PeerBytes != 0 {
+			t.Fatalf("banned %d, spliced %d, peer bytes %d", st.BannedPeers, st.SplicedSegments, st.PeerBytes)
 		}
 	})
 }
@@ -363,26 +471,7 @@ func TestCorruptPeerIsBannedAndDataStaysCorrect(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond}, 4, 200<<10)
 		defer h.close()
-		files := h.files
-		verify := func(k segmentcache.Key, data []byte) error {
-			if !bytes.Equal(data, files[h.urls[k.Seq]]) {
-				return errors.New("hash mismatch")
-			}
-			return nil
-		}
-		a := h.engine()
-		b := h.engine(engine.WithVerifier(verify))
-		h.load(a, 0, 10*time.Second)
-		h.load(b, 1, 10*time.Second)
-		h.connect(1)
-		for _, l := range h.net.Links() {
-			l.SetMutate(func(m []byte) []byte {
-				if len(m) > 1000 { // chunk messages: flip a payload byte
-					m[len(m)-1] ^= 0xFF
-				}
-				return m
-			})
-		}
+		b := h.corruptPair(10 * time.Second)
 		r := h.load(b, 0, 10*time.Second) // checks the bytes
 		if r.Source != engine.SourceCDN {
 			t.Fatalf("source %v, want cdn after the corrupt transfer", r.Source)

@@ -87,12 +87,18 @@ type Result struct {
 	// part of it until the first byte arrived (0 when unknown). Players'
 	// bandwidth estimates want these rather than Duration.
 	Transfer, FirstByte time.Duration
+	// TailBytes, for a segment whose peer transfer fell behind its
+	// deadline, is how many of its last bytes came from the CDN: the bytes
+	// the peer had sent were kept (Origin is SourcePeer) and only the rest
+	// was fetched, as a byte range.
+	TailBytes int
 }
 
 // provenance records how a cached segment arrived.
 type provenance struct {
 	src                 Source
 	transfer, firstByte time.Duration
+	tail                int // bytes of a spliced segment that came from the CDN
 }
 
 // transfer is a segment being obtained; concurrent Loads of it (and a
@@ -104,12 +110,14 @@ type transfer struct {
 }
 
 // outcome is what obtain got: the bytes, where from, and how long the
-// network transfer took.
+// network transfer took. A segment spliced from a peer's head and the CDN's
+// tail (see obtain) has src SourcePeer and its last tail bytes from the CDN.
 type outcome struct {
 	data                []byte
 	src                 Source
 	peer                PeerID
 	transfer, firstByte time.Duration
+	tail                int
 }
 
 // Load returns the segment r, from the cache, a peer or the CDN, as the
@@ -135,7 +143,7 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		e.mu.Lock()
 		pv := e.origin[key]
 		e.mu.Unlock()
-		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: pv.src, Transfer: pv.transfer, FirstByte: pv.firstByte}, start), nil
+		return e.finish(key, Result{Data: data, Source: SourceCache, Origin: pv.src, Transfer: pv.transfer, FirstByte: pv.firstByte, TailBytes: pv.tail}, start), nil
 	}
 	t, owner := e.claim(s, key)
 	if !owner {
@@ -150,7 +158,12 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	return e.finish(key, Result{Data: clone(out.data), Source: out.src, Peer: out.peer, Transfer: out.transfer, FirstByte: out.firstByte}, start), nil
+	return e.finish(key, out.result(), start), nil
+}
+
+// result is the Result of a transfer's outcome, with a copy of its bytes.
+func (o outcome) result() Result {
+	return Result{Data: clone(o.data), Source: o.src, Peer: o.peer, Transfer: o.transfer, FirstByte: o.firstByte, TailBytes: o.tail}
 }
 
 func clone(b []byte) []byte { return append([]byte(nil), b...) }
@@ -181,8 +194,7 @@ func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, boo
 		if t.err != nil {
 			return Result{}, false
 		}
-		o := t.out
-		return Result{Data: clone(o.data), Source: o.src, Peer: o.peer, Transfer: o.transfer, FirstByte: o.firstByte}, true
+		return t.out.result(), true
 	case <-timer.C:
 	case <-ctx.Done():
 	}
@@ -194,7 +206,7 @@ func (e *Engine) complete(s *swarm, key segmentcache.Key, t *transfer, out outco
 	if err == nil {
 		if perr := e.cache.Put(key, out.data); perr == nil {
 			e.mu.Lock()
-			e.origin[key] = provenance{src: out.src, transfer: out.transfer, firstByte: out.firstByte}
+			e.origin[key] = provenance{src: out.src, transfer: out.transfer, firstByte: out.firstByte, tail: out.tail}
 			e.mu.Unlock()
 			if e.cfg.upload {
 				e.announceHave(s, key.Seq)
@@ -229,14 +241,15 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 	}
 	switch res.Origin {
 	case SourcePeer:
-		e.stats.PeerBytes += int64(n)
+		e.stats.PeerBytes += int64(n - res.TailBytes)
+		e.stats.CDNBytes += int64(res.TailBytes)
 		e.stats.PeerSegments++
 	case SourceCDN:
 		e.stats.CDNBytes += int64(n)
 		e.stats.CDNSegments++
 	}
 	e.mu.Unlock()
-	e.emit(EngineEvent{Kind: EventSegment, Key: key, Source: res.Source, Origin: res.Origin, Peer: res.Peer, Bytes: n, Duration: res.Duration})
+	e.emit(EngineEvent{Kind: EventSegment, Key: key, Source: res.Source, Origin: res.Origin, Peer: res.Peer, Bytes: n, TailBytes: res.TailBytes, Duration: res.Duration})
 	return res
 }
 
@@ -278,9 +291,9 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			break
 		}
 		start := time.Now()
-		data, firstByte, err := e.fromPeer(ctx, p, r, size, asked)
+		got, err := e.fromPeer(ctx, p, r, size, asked)
 		if err == nil {
-			return outcome{data: data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: firstByte}, nil
+			return outcome{data: got.data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: got.firstByte}, nil
 		}
 		if ctx.Err() != nil {
 			return outcome{}, ctx.Err()
@@ -295,6 +308,19 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		e.stats.PeerFallbacks++
 		e.mu.Unlock()
 		e.emit(EngineEvent{Kind: EventFallback, Key: key, Peer: p.id, Err: err})
+		if len(got.data) > 0 {
+			// The peer fell behind: keep what it sent, fetch the rest.
+			out, err := e.splice(ctx, p, r, got)
+			if err == nil {
+				out.transfer = time.Since(start)
+				return out, nil
+			}
+			if ctx.Err() != nil {
+				return outcome{}, ctx.Err()
+			}
+			e.emit(EngineEvent{Kind: EventFallback, Key: key, Peer: p.id, Err: err})
+			break // the CDN itself failed or the bytes were bad: the whole from the CDN
+		}
 	}
 	if !useCDN {
 		return outcome{}, ErrPeerFailed
@@ -517,10 +543,20 @@ func (e *Engine) announceHave(s *swarm, seq uint64) {
 	}
 }
 
+// peerGot is what a peer transfer delivered: the whole segment, or, when
+// it fell behind, the head that arrived and the total the peer declared.
+type peerGot struct {
+	data      []byte
+	firstByte time.Duration
+	total     int
+}
+
 // fromPeer downloads key from p, watching the transfer: it is abandoned
-// when the first byte is late or the projected finish leaves the CDN too
-// little time before the deadline.
-func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, asked func()) ([]byte, time.Duration, error) {
+// when the first byte is late, or when the projected finish leaves too
+// little time before the deadline to fetch the bytes still missing from
+// the CDN; then the bytes that did arrive are returned with the error, for
+// obtain to splice.
+func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, asked func()) (peerGot, error) {
 	start := time.Now()
 	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
@@ -528,7 +564,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
 	id, d, err := p.startDownload(key)
 	if err != nil {
-		return nil, 0, err
+		return peerGot{}, err
 	}
 	if asked != nil {
 		asked()
@@ -537,30 +573,33 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 	const watchEvery = 100 * time.Millisecond
 	ticker := time.NewTicker(watchEvery)
 	defer ticker.Stop()
-	fail := func(reason error) ([]byte, time.Duration, error) {
+	fail := func(reason error) (peerGot, error) {
 		p.cancelDownload(id)
 		p.failed()
-		return nil, 0, errors.Join(ErrPeerFailed, reason)
+		return peerGot{}, errors.Join(ErrPeerFailed, reason)
+	}
+	complete := func(res downloadResult) (peerGot, error) {
+		if res.err != nil {
+			if !errors.Is(res.err, errPeerBusy) {
+				p.failed() // busy is an answer, not a failure
+			}
+			return peerGot{}, res.err
+		}
+		if err := e.check(key, res.data); err != nil {
+			p.ban(err)
+			return peerGot{}, err
+		}
+		elapsed := time.Since(start)
+		if firstByte == 0 {
+			firstByte = elapsed
+		}
+		p.succeeded(len(res.data), firstByte, elapsed)
+		return peerGot{data: res.data, firstByte: firstByte}, nil
 	}
 	for {
 		select {
 		case res := <-d.result:
-			if res.err != nil {
-				if !errors.Is(res.err, errPeerBusy) {
-					p.failed() // busy is an answer, not a failure
-				}
-				return nil, 0, res.err
-			}
-			if err := e.check(key, res.data); err != nil {
-				p.ban(err)
-				return nil, 0, err
-			}
-			elapsed := time.Since(start)
-			if firstByte == 0 {
-				firstByte = elapsed
-			}
-			p.succeeded(len(res.data), firstByte, elapsed)
-			return res.data, firstByte, nil
+			return complete(res)
 		case <-d.progress:
 			if firstByte == 0 {
 				firstByte = time.Since(start)
@@ -577,23 +616,62 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			if int(total) > size {
 				size = int(total)
 			}
+			missing := int(total) - int(got)
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
-			remaining := time.Duration(float64(int(total)-int(got)) / rate * float64(time.Second))
-			if time.Until(deadline)-remaining < e.cdnTime(r, int(total)) {
+			remaining := time.Duration(float64(missing) / rate * float64(time.Second))
+			if time.Until(deadline)-remaining < e.cdnTime(r, missing) {
 				// Slow, not dead: the peer's speed so far is learnt, so
 				// that it is asked again only when a deadline allows,
 				// and the link is kept (it may be the only holder).
-				p.cancelDownload(id)
+				head, declared := p.takeDownload(id)
+				if len(head) == 0 {
+					// It ended as it was abandoned.
+					select {
+					case res := <-d.result:
+						return complete(res)
+					default:
+					}
+				}
 				p.slow(int(got), firstByte, firstByte+time.Duration(float64(got)/rate*float64(time.Second)))
-				return nil, 0, errors.Join(ErrPeerFailed, errors.New("peer transfer falling behind its deadline"))
+				return peerGot{data: head, firstByte: firstByte, total: declared}, errors.Join(ErrPeerFailed, errFellBehind)
 			}
 		case <-ctx.Done():
 			p.cancelDownload(id)
-			return nil, 0, ctx.Err()
+			return peerGot{}, ctx.Err()
 		case <-p.done:
-			return nil, 0, errors.Join(ErrPeerFailed, errors.New("peer disconnected"))
+			return peerGot{}, errors.Join(ErrPeerFailed, errors.New("peer disconnected"))
 		}
 	}
+}
+
+// splice completes a segment whose peer transfer fell behind: got holds
+// the head the peer sent, and the rest of the declared total is fetched
+// from the CDN as a byte range. The whole then passes the same integrity
+// gate as a peer transfer; if it fails, the peer is banned (the CDN's bytes
+// are the trusted part). A peer's uplink that delivered most of a segment
+// thus saves those bytes at the CDN instead of wasting them, and the CDN
+// has only the tail to deliver before the deadline.
+func (e *Engine) splice(ctx context.Context, p *peer, r Request, got peerGot) (outcome, error) {
+	key := r.key()
+	n := len(got.data)
+	if got.total <= n || (r.End > 0 && int64(got.total) != r.End-r.Start) {
+		return outcome{}, errors.Join(ErrPeerFailed, errors.New("no tail to splice"))
+	}
+	tailReq := r
+	tailReq.Start, tailReq.End = r.Start+int64(n), r.Start+int64(got.total)
+	tail, err := e.fromCDN(ctx, tailReq)
+	if err != nil {
+		return outcome{}, err
+	}
+	data := append(got.data, tail...)
+	if err := e.check(key, data); err != nil {
+		p.ban(err)
+		return outcome{}, err
+	}
+	e.mu.Lock()
+	e.stats.SplicedSegments++
+	e.mu.Unlock()
+	return outcome{data: data, src: SourcePeer, peer: p.id, firstByte: got.firstByte, tail: len(tail)}, nil
 }
 
 // check is the integrity gate for bytes from a peer: the length must match
@@ -714,10 +792,10 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 	dequeue()
 	e.complete(s, j.req.key(), j.t, out, err, true)
 	e.donePrefetch()
-	e.emit(EngineEvent{Kind: EventPrefetch, Key: j.req.key(), Source: out.src, Peer: out.peer, Bytes: len(out.data), Duration: time.Since(start), Err: err})
+	e.emit(EngineEvent{Kind: EventPrefetch, Key: j.req.key(), Source: out.src, Peer: out.peer, Bytes: len(out.data), TailBytes: out.tail, Duration: time.Since(start), Err: err})
 	if err == nil {
 		e.mu.Lock()
-		e.stats.PrefetchBytes += int64(len(out.data))
+		e.stats.PrefetchBytes += int64(len(out.data) - out.tail)
 		e.mu.Unlock()
 	}
 }

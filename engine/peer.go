@@ -27,6 +27,7 @@ var (
 	errTooManyHave = errors.New("engine: peer announced too many segments")
 	errSlowPeer    = errors.New("engine: peer failed too many transfers")
 	errPeerBusy    = errors.New("engine: peer is busy uploading")
+	errFellBehind  = errors.New("engine: peer transfer falling behind its deadline")
 )
 
 // busyBackoff is how long a peer that answered "busy" is not asked again.
@@ -445,6 +446,22 @@ func (p *peer) cancelDownload(id peerwire.ReqID) {
 		msg, _ := peerwire.Encode(nil, &peerwire.Cancel{ReqID: id})
 		p.send(msg)
 	}
+}
+
+// takeDownload abandons a download like cancelDownload but keeps what
+// arrived: the body so far (empty before the first chunk, or when the
+// download has just ended) and the total the peer declared.
+func (p *peer) takeDownload(id peerwire.ReqID) ([]byte, int) {
+	p.mu.Lock()
+	_, ok := p.downloads[id]
+	delete(p.downloads, id)
+	body, total, _ := p.asm.Take(id)
+	p.mu.Unlock()
+	if ok {
+		msg, _ := peerwire.Encode(nil, &peerwire.Cancel{ReqID: id})
+		p.send(msg)
+	}
+	return body, int(total)
 }
 
 func (p *peer) progress(id peerwire.ReqID) (received, total uint32) {

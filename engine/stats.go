@@ -44,6 +44,9 @@ type Stats struct {
 	CDNSegments, PeerSegments, CacheSegments int
 	// PeerFallbacks counts peer transfers abandoned for the CDN.
 	PeerFallbacks int
+	// SplicedSegments counts segments whose peer transfer fell behind and
+	// whose missing tail came from the CDN (Result.TailBytes).
+	SplicedSegments int
 	// BannedPeers counts peers dropped for bad data or protocol errors.
 	BannedPeers int
 	// Peers, Swarms and Uploads (uploads under way) are current counts.
@@ -77,15 +80,18 @@ const (
 
 // EngineEvent is one event of the engine, for stats displays and logs.
 type EngineEvent struct {
-	Kind     EventKind
-	Time     time.Time
-	Key      segmentcache.Key
-	Source   Source
-	Origin   Source
-	Peer     PeerID
-	Bytes    int
-	Duration time.Duration
-	Err      error
+	Kind   EventKind
+	Time   time.Time
+	Key    segmentcache.Key
+	Source Source
+	Origin Source
+	Peer   PeerID
+	Bytes  int
+	// TailBytes: of Bytes, those a spliced segment got from the CDN
+	// (EventSegment, EventPrefetch; see Result.TailBytes).
+	TailBytes int
+	Duration  time.Duration
+	Err       error
 }
 
 // events fans events out to subscribers without ever blocking the engine:

@@ -187,10 +187,11 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	start := time.Now()
 	rate, probe := e.uploadPace()
 	bucket := newByteBucket(rate)
+	high := e.highWater()
 	sent, filled := 0, false
 	var buf []byte
 	for !ch.Done() {
-		for queued := p.link.BufferedAmount(); queued > peerwire.HighWaterMark; queued = p.link.BufferedAmount() {
+		for queued := p.link.BufferedAmount(); queued > high; queued = p.link.BufferedAmount() {
 			filled = true
 			wait := time.Now()
 			select {
@@ -259,6 +260,31 @@ const (
 	uplinkProbeGain = 1.25
 	// Waits shorter than this say little about the rate (timer noise).
 	minDrainSample = 5 * time.Millisecond
+)
+
+// highWater is the link buffer level above which an upload waits: what the
+// measured uplink sends in uplinkQueue, within minHighWater and
+// peerwire.HighWaterMark (the whole of it until the uplink is measured).
+// What is queued cannot be taken back: when the requester gives up on a
+// transfer, the queue still goes out, wasted, and the next transfer's first
+// byte waits behind it. A thin uplink therefore keeps less queued than a
+// fast one needs.
+func (e *Engine) highWater() int {
+	e.mu.Lock()
+	rate := e.uplink.rate
+	e.mu.Unlock()
+	if rate == 0 {
+		return peerwire.HighWaterMark
+	}
+	return min(max(int(rate*uplinkQueue.Seconds()), minHighWater), peerwire.HighWaterMark)
+}
+
+// uplinkQueue is how much of the measured uplink's sending time an upload
+// keeps queued, and minHighWater the least: twice LowWaterMark, so that a
+// wait drains enough bytes to be a sample of the uplink's rate.
+const (
+	uplinkQueue  = 500 * time.Millisecond
+	minHighWater = 2 * peerwire.LowWaterMark
 )
 
 // uplinkEstimate is a moving average of drain-rate samples, in bytes/s.

@@ -34,7 +34,7 @@ const PLAYERS = {
   dashjs: { name: "dash.js", src: "/media/dash/manifest.mpd", plays: ["dash"] },
   shaka: { name: "Shaka Player", src: "/media/dash/manifest.mpd", plays: ["hls", "dash"] },
 };
-// With debug=1, how many engine events debug() keeps.
+// With debug=1 or trace=1, how many engine events debug() keeps.
 const MAX_TRACE = 5000;
 /** The builds /vendor/ serves (cmd/nearcast/demo.go names the same files). */
 const DASHJS_BUILD = "/vendor/dashjs/modern/umd/dash.all.min.js";
@@ -60,6 +60,9 @@ const opts = {
   muted: params.get("muted") === "1",
   level: params.has("level") ? Number(params.get("level")) : null,
   debug: params.get("debug") === "1",
+  // trace=1 keeps every engine event for debug(), like debug=1, but logs
+  // nothing to the console: a benchmark's viewers stay as busy as without it.
+  trace: params.get("debug") === "1" || params.get("trace") === "1",
   uploadRate: positive(params.get("uploadRate"), 0), // bytes/s, 0 = no cap
 };
 const playerName = opts.player ? PLAYERS[opts.player].name : playerParam;
@@ -100,7 +103,7 @@ const st = {
   frags: [], // {t, seq, level, label, bytes, ms, playlist, url, source, origin, via}
   pending: [], // engine segment events not yet matched to a fragment
   events: { "peer-connected": 0, "peer-disconnected": 0, "peer-banned": 0, fallback: 0 },
-  trace: [], // with debug=1: every engine event, oldest first
+  trace: [], // with debug=1 or trace=1: every engine event, oldest first
   samples: [], // {t, cdn, peer} once a second
   origin: null, // last /demo/origin answer
   rendition: null, // {height, bitrate} of the video being played
@@ -662,8 +665,9 @@ function subscribe(rt) {
     if (st.pending.length > 64) st.pending.shift();
   });
   for (const type of Object.keys(st.events)) rt.on(type, () => st.events[type]++);
-  // With debug=1 every engine event is kept (the newest MAX_TRACE) for debug().
-  if (opts.debug) {
+  // With trace=1 (or debug=1) every engine event is kept (the newest
+  // MAX_TRACE) for debug().
+  if (opts.trace) {
     rt.on("*", (ev) => {
       st.trace.push(ev);
       if (st.trace.length > MAX_TRACE) st.trace.shift();
@@ -702,6 +706,8 @@ function attribute(f, ev) {
   f.source = ev.source || "cdn";
   f.origin = ev.origin || (f.source === "peer" ? "peer" : "cdn");
   f.via = "engine";
+  // A peer that fell behind: its part was kept, the tail came from the CDN.
+  f.tail = typeof ev.tailBytes === "number" ? ev.tailBytes : 0;
   if (typeof ev.durationMs === "number") f.ms = ev.durationMs;
 }
 
@@ -882,7 +888,7 @@ function fillRow(tr, f, n) {
     el("td", `${(f.t / 1000).toFixed(1)} s`),
     el("td", String(f.seq)),
     el("td", f.label),
-    el("td", f.source),
+    el("td", f.tail ? `${f.source} + cdn tail ${fmtBytes(f.tail)}` : f.source),
     el("td", f.via),
     el("td", fmtBytes(f.bytes), "num"),
     el("td", String(Math.round(f.ms)), "num"),

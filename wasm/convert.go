@@ -330,6 +330,9 @@ func resultObject(res engine.Result) js.Value {
 	o.Set("durationMs", ms(res.Duration))
 	o.Set("transferMs", ms(res.Transfer))
 	o.Set("firstByteMs", ms(res.FirstByte))
+	if res.TailBytes > 0 {
+		o.Set("tailBytes", res.TailBytes)
+	}
 	return o
 }
 
@@ -344,6 +347,7 @@ func statsObject(s engine.Stats) js.Value {
 		{"prefetchBytes", s.PrefetchBytes}, {"uploadedBytes", s.UploadedBytes},
 		{"cdnSegments", int64(s.CDNSegments)}, {"peerSegments", int64(s.PeerSegments)},
 		{"cacheSegments", int64(s.CacheSegments)}, {"peerFallbacks", int64(s.PeerFallbacks)},
+		{"splicedSegments", int64(s.SplicedSegments)},
 		{"bannedPeers", int64(s.BannedPeers)}, {"peers", int64(s.Peers)},
 		{"swarms", int64(s.Swarms)}, {"uploads", int64(s.Uploads)},
 	} {
@@ -393,6 +397,9 @@ func eventObject(ev engine.EngineEvent) js.Value {
 	}
 	if ev.Kind == engine.EventSegment || ev.Kind == engine.EventUpload || ev.Bytes != 0 {
 		o.Set("bytes", ev.Bytes)
+	}
+	if ev.TailBytes > 0 {
+		o.Set("tailBytes", ev.TailBytes)
 	}
 	if ev.Duration != 0 {
 		o.Set("durationMs", ms(ev.Duration))

@@ -216,9 +216,16 @@ func TestResultObjectIsACopy(t *testing.T) {
 		o.Get("durationMs").Float() != 1.5 || o.Get("transferMs").Float() != 1 || o.Get("firstByteMs").Float() != 0 {
 		t.Errorf("result = %v", js.Global().Get("JSON").Call("stringify", o))
 	}
+	if !o.Get("tailBytes").IsUndefined() {
+		t.Errorf("tailBytes = %v on a segment wholly from a peer", o.Get("tailBytes"))
+	}
 	o = resultObject(engine.Result{Data: nil, Source: engine.SourceCache, Origin: engine.SourceCDN})
 	if o.Get("source").String() != "cache" || o.Get("origin").String() != "cdn" || !o.Get("peer").IsUndefined() || o.Get("data").Length() != 0 {
 		t.Errorf("cache result = %v", js.Global().Get("JSON").Call("stringify", o))
+	}
+	o = resultObject(engine.Result{Data: data, Source: engine.SourcePeer, Origin: engine.SourcePeer, Peer: peer, TailBytes: 5})
+	if o.Get("tailBytes").Int() != 5 {
+		t.Errorf("spliced result = %v", js.Global().Get("JSON").Call("stringify", o))
 	}
 }
 
@@ -243,9 +250,9 @@ func TestEventAndStatsObjects(t *testing.T) {
 		}
 	}
 	s := statsObject(engine.Stats{CDNBytes: 1, PeerBytes: 2, CacheBytes: 3, PrefetchBytes: 4, UploadedBytes: 5, CDNSegments: 6,
-		PeerSegments: 7, CacheSegments: 8, PeerFallbacks: 9, BannedPeers: 10, Peers: 11, Swarms: 12, Uploads: 13})
+		PeerSegments: 7, CacheSegments: 8, PeerFallbacks: 9, SplicedSegments: 10, BannedPeers: 11, Peers: 12, Swarms: 13, Uploads: 14})
 	for i, name := range []string{"cdnBytes", "peerBytes", "cacheBytes", "prefetchBytes", "uploadedBytes", "cdnSegments",
-		"peerSegments", "cacheSegments", "peerFallbacks", "bannedPeers", "peers", "swarms", "uploads"} {
+		"peerSegments", "cacheSegments", "peerFallbacks", "splicedSegments", "bannedPeers", "peers", "swarms", "uploads"} {
 		if got := s.Get(name); got.Type() != js.TypeNumber || got.Int() != i+1 {
 			t.Errorf("stats.%s = %v, want %d", name, got, i+1)
 		}

@@ -32,8 +32,8 @@ const (
 	// maxQueuedBytes bounds the bytes received and not yet taken by
 	// Receive. A browser data channel cannot push back on its sender (there
 	// is no way to stop onmessage), so a link whose reader falls this far
-	// behind is closed with ErrOverflow. Senders stop at
-	// peerwire.HighWaterMark (1 MiB) of buffered data, so a healthy link
+	// behind is closed with ErrOverflow. Senders stop at most at
+	// peerwire.HighWaterMark (256 KiB) of buffered data, so a healthy link
 	// stays far below it.
 	maxQueuedBytes = 8 << 20
 	// receiveQueue bounds the number of queued messages.

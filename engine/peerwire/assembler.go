@@ -135,6 +135,21 @@ func (a *Assembler) Cancel(id ReqID) bool {
 	return true
 }
 
+// Take ends request id like Cancel, but hands over the part of its body
+// received so far (the caller owns it) and the declared total (zero before
+// the first chunk), with ok false if id was not outstanding. A receiver
+// that gives up on a slow sender keeps what arrived and fetches only the
+// rest elsewhere.
+func (a *Assembler) Take(id ReqID) (body []byte, total uint32, ok bool) {
+	i := a.find(id)
+	if i < 0 {
+		return nil, 0, false
+	}
+	body, total = a.reqs[i].buf, a.reqs[i].total
+	a.remove(i, true)
+	return body, total, true
+}
+
 // Progress returns how many bytes of request id's body arrived and the
 // declared total (zero until the first chunk), and whether id is
 // outstanding.

@@ -135,6 +135,34 @@ func TestAssemblerProgress(t *testing.T) {
 	}
 }
 
+func TestAssemblerTake(t *testing.T) {
+	var a Assembler
+	if _, _, ok := a.Take(1); ok {
+		t.Error("Take of unknown request")
+	}
+	_ = a.Expect(1, 100)
+	body := randomBody(50, 7)
+	_, _, _ = a.Add(&Chunk{ReqID: 1, Total: 50, Data: body[:20]})
+	_, _, _ = a.Add(&Chunk{ReqID: 1, Offset: 20, Total: 50, Data: body[20:30]})
+	got, total, ok := a.Take(1)
+	if !ok || total != 50 || !bytes.Equal(got, body[:30]) {
+		t.Fatalf("Take = %d bytes (equal %v), total %d, %v; want the first 30 of 50", len(got), bytes.Equal(got, body[:30]), total, ok)
+	}
+	if a.Outstanding() != 0 {
+		t.Errorf("%d outstanding after Take", a.Outstanding())
+	}
+	// The rest of the body, still in flight, is dropped like a cancelled
+	// request's.
+	if _, _, err := a.Add(&Chunk{ReqID: 1, Offset: 30, Total: 50, Data: body[30:]}); err != nil {
+		t.Errorf("late chunk after Take: %v", err)
+	}
+	// A request that had no chunk yet hands over nothing.
+	_ = a.Expect(2, 100)
+	if got, total, ok := a.Take(2); !ok || len(got) != 0 || total != 0 {
+		t.Errorf("Take before data = %d bytes, total %d, %v", len(got), total, ok)
+	}
+}
+
 // violation sets up request 1 (maxLen 100) with 10 of 50 bytes received,
 // then adds c and checks that it fails with want and ends the request.
 func violation(t *testing.T, name string, c *Chunk, want error) {

@@ -35,7 +35,7 @@ export const ErrorCode = Object.freeze({
 const STAT_KEYS = [
   "cdnBytes", "peerBytes", "cacheBytes", "prefetchBytes", "uploadedBytes",
   "cdnSegments", "peerSegments", "cacheSegments", "peerFallbacks",
-  "bannedPeers", "peers", "swarms", "uploads",
+  "splicedSegments", "bannedPeers", "peers", "swarms", "uploads",
 ];
 
 // How long to wait for `globalThis.__nearcastWasm` after go.run() returned. The

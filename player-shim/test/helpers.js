@@ -64,7 +64,7 @@ export function fakeBridge({ respond } = {}) {
       };
     },
     stats() {
-      return { cdnBytes: 100, peerBytes: 50, cacheBytes: 0, prefetchBytes: 0, uploadedBytes: 3, cdnSegments: 1, peerSegments: 1, cacheSegments: 0, peerFallbacks: 0, bannedPeers: 0, peers: 2, swarms: 1, uploads: 0 };
+      return { cdnBytes: 100, peerBytes: 50, cacheBytes: 0, prefetchBytes: 0, uploadedBytes: 3, cdnSegments: 1, peerSegments: 1, cacheSegments: 0, peerFallbacks: 0, splicedSegments: 0, bannedPeers: 0, peers: 2, swarms: 1, uploads: 0 };
     },
     async close() {
       bridge.closed = true;

@@ -64,6 +64,8 @@ export interface NearcastStats {
   peerSegments: number;
   cacheSegments: number;
   peerFallbacks: number;
+  /** Segments whose peer transfer fell behind and whose tail came from the CDN. */
+  splicedSegments: number;
   bannedPeers: number;
   peers: number;
   swarms: number;
@@ -119,6 +121,8 @@ export interface NearcastEvent {
   origin?: "peer" | "cdn" | string;
   peer?: string;
   bytes?: number;
+  /** Of bytes, those a spliced segment got from the CDN ("segment", "prefetch"). */
+  tailBytes?: number;
   durationMs?: number;
   error?: string;
   /** "error" events */
