@@ -55,6 +55,8 @@ var benchArms = []arm{
 		q := pageQuery(spec)
 		if os.Getenv("BENCH_DEBUG") != "" {
 			q.Set("debug", "1") // the shim and the engine log to the page console (viewer-N.console.log)
+		} else if os.Getenv("BENCH_TRACE") != "" {
+			q.Set("trace", "1") // engine events kept for the viewer JSON, no console logging
 		}
 		if v := os.Getenv("BENCH_UPLOAD_RATE"); v != "" {
 			q.Set("uploadRate", v) // bytes/s: the shim's uploadRate option
