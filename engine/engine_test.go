@@ -403,9 +403,9 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 		h.load(b, 4, 30*time.Second)
 		h.connect(1)
 		// 1 MiB at 100 KiB/s takes ~10 s; the deadline is 6 s away. The
-		// first bytes arrive at once, then the projection says "late":
-		// the bytes that arrived are kept, and only the rest comes from
-		// the CDN, as a byte range.
+		// peer sends until the CDN has to start on what is missing; the
+		// bytes that arrived are kept, and only the rest comes from the
+		// CDN, as a byte range.
 		servedBefore := h.cdn.Served(h.urls[0]) // engine a's fetch
 		start := time.Now()
 		deadline := start.Add(6 * time.Second)
@@ -421,6 +421,11 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 		}
 		if served := h.cdn.Served(h.urls[0]) - servedBefore; served != res.TailBytes {
 			t.Fatalf("CDN served %d bytes of segment 0, want only the tail of %d", served, res.TailBytes)
+		}
+		// The peer was kept while the CDN could still fetch the rest in
+		// time: at 100 KiB/s it sent about 5 s worth.
+		if head := len(res.Data) - res.TailBytes; head < 400<<10 {
+			t.Fatalf("the peer sent %d B before the CDN took over, want it kept until the CDN had to start", head)
 		}
 		st := b.Stats()
 		if st.SplicedSegments != 1 || st.PeerFallbacks != 1 || st.PeerBytes != int64(len(res.Data)-res.TailBytes) {
@@ -445,6 +450,38 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 		fallbacks = b.Stats().PeerFallbacks
 		if res := h.load(b, 3, 6*time.Second); res.TailBytes == 0 || b.Stats().PeerFallbacks != fallbacks+1 {
 			t.Fatalf("segment 3 from %v (tail %d) after %d fallbacks, want the peer asked again, then the tail from the cdn", res.Source, res.TailBytes, b.Stats().PeerFallbacks-fallbacks)
+		}
+	})
+}
+
+// A Load that finds its segment being prefetched for a later need waits
+// for that transfer, which then works to the Load's sooner deadline: the
+// CDN sends only what the peer cannot in time, once.
+func TestLoadBringsAPrefetchForward(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 3, 1<<20)
+		defer h.close()
+		a, b := h.seederAndJoiner(2, 60*time.Second)
+		h.load(a, 2, 60*time.Second)
+		time.Sleep(2 * time.Second) // b hears of segment 2 too; segment 0 is b's first from a
+		r := h.req(2, 60*time.Second)
+		r.Upcoming = []engine.Request{h.req(0, 60*time.Second)} // ~10 s at 100 KiB/s: room enough
+		if _, err := b.Load(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond) // the prefetch of 0 is under way
+		servedBefore := h.cdn.Served(h.urls[0])
+		deadline := time.Now().Add(6 * time.Second)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(res.Data, h.files[h.urls[0]]) || time.Now().After(deadline) {
+			t.Fatalf("wrong bytes or late (%v after the deadline)", time.Since(deadline))
+		}
+		served := h.cdn.Served(h.urls[0]) - servedBefore
+		if res.Origin != engine.SourcePeer || res.TailBytes <= 0 || served != res.TailBytes {
+			t.Fatalf("origin %v, tail %d B, CDN served %d B: want the prefetch spliced once, to the Load's deadline", res.Origin, res.TailBytes, served)
 		}
 	})
 }

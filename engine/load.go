@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
@@ -107,6 +108,36 @@ type transfer struct {
 	done chan struct{}
 	out  outcome
 	err  error
+	// soon is the earliest deadline (Unix ns; 0: none) of the Loads
+	// waiting for the transfer. The one obtaining it works to that
+	// deadline when it is earlier than its own: a prefetch started for a
+	// later need, then wanted sooner, hands the CDN what its peer cannot
+	// send in time, instead of the waiting Load fetching it all again.
+	soon atomic.Int64
+}
+
+// need records that a Load needs t by d.
+func (t *transfer) need(d time.Time) {
+	for {
+		old := t.soon.Load()
+		if old != 0 && old <= d.UnixNano() {
+			return
+		}
+		if t.soon.CompareAndSwap(old, d.UnixNano()) {
+			return
+		}
+	}
+}
+
+// by returns d, or the deadline of a Load waiting for t if that is sooner.
+func (t *transfer) by(d time.Time) time.Time {
+	if t == nil {
+		return d
+	}
+	if n := t.soon.Load(); n != 0 && n < d.UnixNano() {
+		return time.Unix(0, n)
+	}
+	return d
 }
 
 // outcome is what obtain got: the bytes, where from, and how long the
@@ -153,7 +184,7 @@ func (e *Engine) Load(ctx context.Context, r Request) (Result, error) {
 		// The shared transfer failed or would be late: go it alone.
 		t = &transfer{done: make(chan struct{})}
 	}
-	out, err := e.obtain(ctx, s, r, true, nil)
+	out, err := e.obtain(ctx, s, r, true, nil, t)
 	e.complete(s, key, t, out, err, owner)
 	if err != nil {
 		return Result{}, err
@@ -180,10 +211,12 @@ func (e *Engine) claim(s *swarm, key segmentcache.Key) (*transfer, bool) {
 	return t, true
 }
 
-// await waits for another Load's (or a prefetch's) transfer, but only as
-// long as the CDN could still deliver in time after it.
+// await waits for another Load's (or a prefetch's) transfer, which then
+// works to r's deadline if that is sooner than its own (transfer.soon), at
+// most until that deadline.
 func (e *Engine) await(ctx context.Context, t *transfer, r Request) (Result, bool) {
-	cutoff := time.Until(r.Deadline) - e.cdnTime(r, e.sizeHint(r))
+	t.need(r.Deadline)
+	cutoff := time.Until(r.Deadline)
 	if cutoff <= 0 {
 		return Result{}, false
 	}
@@ -257,7 +290,10 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 // the CDN (unless useCDN is false: prefetch). A prefetch asks no peer that
 // is sending us something already. asked, when set, is called once a peer
 // has been asked.
-func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, asked func()) (outcome, error) {
+//
+// t is the transfer being obtained (nil: none other Loads can wait for);
+// it may bring r's deadline forward (transfer.soon).
+func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, asked func(), t *transfer) (outcome, error) {
 	key := r.key()
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
@@ -267,6 +303,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 	// viewer spreads to the others one upload at a time.
 	failures, busy := 0, false
 	for attempt := 0; failures < 2 && attempt < maxPeerAttempts; attempt++ {
+		r.Deadline = t.by(r.Deadline)
 		skip := tried
 		if !useCDN {
 			skip = make(map[PeerID]bool, len(tried))
@@ -291,7 +328,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			break
 		}
 		start := time.Now()
-		got, err := e.fromPeer(ctx, p, r, size, asked)
+		got, err := e.fromPeer(ctx, p, r, size, asked, t)
 		if err == nil {
 			return outcome{data: got.data, src: SourcePeer, peer: p.id, transfer: time.Since(start), firstByte: got.firstByte}, nil
 		}
@@ -556,7 +593,7 @@ type peerGot struct {
 // little time before the deadline to fetch the bytes still missing from
 // the CDN; then the bytes that did arrive are returned with the error, for
 // obtain to splice.
-func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, asked func()) (peerGot, error) {
+func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, asked func(), t *transfer) (peerGot, error) {
 	start := time.Now()
 	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
@@ -605,6 +642,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 				firstByte = time.Since(start)
 			}
 		case <-ticker.C:
+			deadline = t.by(deadline)
 			elapsed := time.Since(start)
 			got, total := p.progress(id)
 			if got == 0 {
@@ -618,8 +656,12 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			}
 			missing := int(total) - int(got)
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()
-			remaining := time.Duration(float64(missing) / rate * float64(time.Second))
-			if time.Until(deadline)-remaining < e.cdnTime(r, missing) {
+			// The peer is kept while the CDN could still fetch what is
+			// missing before the deadline, were it to stop by the next
+			// look: the bytes it sends are kept (splice), so a peer that
+			// will not make it delivers as much as it can, and the CDN
+			// only the rest, just in time.
+			if time.Until(deadline)-watchEvery < e.cdnTime(r, missing) {
 				// Slow, not dead: the peer's speed so far is learnt, so
 				// that it is asked again only when a deadline allows,
 				// and the link is kept (it may be the only holder).
@@ -784,8 +826,8 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 			e.mu.Unlock()
 		})
 	}
-	if e.waitQuiet(s, j.req) {
-		out, err = e.obtain(e.ctx, s, j.req, false, func() { dequeue(); asked() })
+	if e.waitQuiet(s, j.req, j.t) {
+		out, err = e.obtain(e.ctx, s, j.req, false, func() { dequeue(); asked() }, j.t)
 	} else {
 		err = ErrPeerFailed
 	}
@@ -815,7 +857,7 @@ type prefetchJob struct {
 // as it falls quiet, and a later segment could take the uplink the earlier
 // one needed: the earlier one then comes late, from the CDN, while the
 // later one sits in the cache.
-func (e *Engine) waitQuiet(s *swarm, r Request) bool {
+func (e *Engine) waitQuiet(s *swarm, r Request, t *transfer) bool {
 	const poll = 50 * time.Millisecond
 	h := s.hash
 	for {
@@ -825,7 +867,7 @@ func (e *Engine) waitQuiet(s *swarm, r Request) bool {
 				return true
 			}
 		}
-		if time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
+		if time.Until(t.by(r.Deadline)) < 2*e.cdnTime(r, e.sizeHint(r)) {
 			return false
 		}
 		select {
