@@ -287,9 +287,10 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 }
 
 // obtain gets r's bytes from a peer when one can deliver in time, else from
-// the CDN (unless useCDN is false: prefetch). A prefetch asks no peer that
-// is sending us something already. asked, when set, is called once a peer
-// has been asked.
+// the CDN (unless useCDN is false: prefetch). A peer that falls behind is
+// finished from the CDN either way (splice): the player wants the segment.
+// A prefetch asks no peer that is sending us something already. asked,
+// when set, is called once a peer has been asked.
 //
 // t is the transfer being obtained (nil: none other Loads can wait for);
 // it may bring r's deadline forward (transfer.soon).
@@ -650,9 +651,6 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 					return fail(errors.New("no first byte in time"))
 				}
 				continue
-			}
-			if int(total) > size {
-				size = int(total)
 			}
 			missing := int(total) - int(got)
 			rate := float64(got) / max(elapsed-firstByte, watchEvery).Seconds()

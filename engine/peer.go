@@ -436,19 +436,9 @@ func (p *peer) startDownload(key segmentcache.Key) (peerwire.ReqID, *download, e
 }
 
 // cancelDownload abandons a download and tells the peer.
-func (p *peer) cancelDownload(id peerwire.ReqID) {
-	p.mu.Lock()
-	_, ok := p.downloads[id]
-	delete(p.downloads, id)
-	p.asm.Cancel(id)
-	p.mu.Unlock()
-	if ok {
-		msg, _ := peerwire.Encode(nil, &peerwire.Cancel{ReqID: id})
-		p.send(msg)
-	}
-}
+func (p *peer) cancelDownload(id peerwire.ReqID) { p.takeDownload(id) }
 
-// takeDownload abandons a download like cancelDownload but keeps what
+// takeDownload abandons a download and tells the peer, handing over what
 // arrived: the body so far (empty before the first chunk, or when the
 // download has just ended) and the total the peer declared.
 func (p *peer) takeDownload(id peerwire.ReqID) ([]byte, int) {
