@@ -715,6 +715,29 @@ func TestPrefetchFromPeers(t *testing.T) {
 	})
 }
 
+// A Load due now (an empty buffer: the first segments, a seek) comes from
+// the CDN, but the upcoming segments whose own deadlines leave room are
+// still prefetched from peers.
+func TestPrefetchWhileTheLoadIsDueNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 6, 100<<10)
+		defer h.close()
+		_, b := h.seederAndJoiner(6, 10*time.Second)
+		r := h.req(0, 0)
+		r.Upcoming = []engine.Request{h.req(1, 4*time.Second), h.req(2, 6*time.Second)}
+		if res, err := b.Load(context.Background(), r); err != nil || res.Source != engine.SourceCDN {
+			t.Fatalf("load 0: %v %v, want it from the CDN", res.Source, err)
+		}
+		synctest.Wait()
+		time.Sleep(2 * time.Second)
+		for _, seq := range []int{1, 2} {
+			if res := h.load(b, seq, 2*time.Second); res.Source != engine.SourceCache || res.Origin != engine.SourcePeer {
+				t.Fatalf("segment %d from %v (origin %v), want prefetched from a peer", seq, res.Source, res.Origin)
+			}
+		}
+	})
+}
+
 // Of two holders that can both deliver in time, a Load asks the one
 // nearest ahead (fewest segments after the one wanted): the viewer far
 // ahead is kept for what only it holds.

@@ -729,11 +729,15 @@ func (e *Engine) check(key segmentcache.Key, data []byte) error {
 }
 
 // prefetch fetches, from peers only, the next upcoming segments that some
-// peer holds, while the player's buffer is healthy.
+// peer holds and whose own deadlines leave room for a peer transfer with a
+// CDN fetch after it.
+//
+// The room is judged per segment, not by r's deadline: while the player's
+// buffer is nearly empty (its first segments, after a seek), r is due now
+// and comes from the CDN, but the segments after it are due a segment
+// duration or more later each, time enough to come from peers side by side
+// instead of from the CDN one after the other.
 func (e *Engine) prefetch(s *swarm, r Request) {
-	if len(r.Upcoming) == 0 || time.Until(r.Deadline) < 2*e.cdnTime(r, e.sizeHint(r)) {
-		return
-	}
 	var jobs []prefetchJob
 	for _, next := range r.Upcoming[:min(len(r.Upcoming), prefetchAhead)] {
 		if next.Swarm == "" {
@@ -742,8 +746,17 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		if next.Swarm != r.Swarm || next.URL == "" {
 			continue
 		}
+		if next.Deadline.IsZero() {
+			next.Deadline = r.Deadline.Add(DefaultBudget)
+		}
+		if next.CDNEstimate == 0 {
+			next.CDNEstimate = r.CDNEstimate
+		}
+		if next.SizeHint == 0 {
+			next.SizeHint = r.SizeHint
+		}
 		key := next.key()
-		if e.cache.Has(key) {
+		if e.cache.Has(key) || time.Until(next.Deadline) < 2*e.cdnTime(next, e.sizeHint(next)) {
 			continue
 		}
 		e.mu.Lock()
@@ -754,15 +767,6 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 		e.mu.Unlock()
 		if busy {
 			break
-		}
-		if next.Deadline.IsZero() {
-			next.Deadline = r.Deadline.Add(DefaultBudget)
-		}
-		if next.CDNEstimate == 0 {
-			next.CDNEstimate = r.CDNEstimate
-		}
-		if next.SizeHint == 0 {
-			next.SizeHint = r.SizeHint
 		}
 		t, owner := e.claim(s, key)
 		if !owner || !e.hasPeerFor(s.hash, next.Seq) {
