@@ -999,6 +999,33 @@ func TestConcurrentUploadsAreBounded(t *testing.T) {
 	})
 }
 
+// A holder busy with another viewer's upload for longer than
+// maxPeerAttempts busy answers take is waited for, while the deadline
+// allows, rather than given up for the CDN.
+func TestBusyHolderIsWaitedFor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond, Bandwidth: 4 << 20}, 2, 1<<20)
+		defer h.close()
+		// 1 MiB at 128 KiB/s: each upload takes about 8 s.
+		seed := h.engine(engine.WithMaxUploads(1), engine.WithUploadRate(128<<10))
+		h.load(seed, 0, 10*time.Second)
+		a, b := h.engine(), h.engine()
+		h.load(a, 1, 10*time.Second)
+		h.load(b, 1, 10*time.Second)
+		h.connect(1)
+		first := make(chan engine.Result, 1)
+		go func() { first <- h.load(a, 0, 60*time.Second) }()
+		time.Sleep(time.Second) // a's upload is under way
+		res := h.load(b, 0, 60*time.Second)
+		if r := <-first; r.Source != engine.SourcePeer {
+			t.Fatalf("a's segment from %v", r.Source)
+		}
+		if res.Source != engine.SourcePeer {
+			t.Fatalf("b's segment from %v, want it from the busy holder once it was free", res.Source)
+		}
+	})
+}
+
 func TestPeersPerSwarmAreBounded(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond}, 1, 1024)

@@ -51,8 +51,13 @@ type Request struct {
 // DefaultBudget is the deadline of a Request that sets none.
 const DefaultBudget = 10 * time.Second
 
-// maxPeerAttempts bounds the peers one Load asks, busy answers included.
-const maxPeerAttempts = 8
+// maxPeerAttempts bounds the peers one Load asks, not counting "busy"
+// answers; maxBusyAnswers bounds those (a busy peer is asked again only
+// after busyBackoff, so they stop with the deadline long before).
+const (
+	maxPeerAttempts = 8
+	maxBusyAnswers  = 64
+)
 
 // prefetchAhead bounds how many upcoming segments one Load prefetches, and
 // maxPrefetches how many prefetches run (or wait for a holder) at once.
@@ -298,12 +303,15 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 	key := r.key()
 	size := e.sizeHint(r)
 	tried := map[PeerID]bool{}
-	// Two peers may fail; a "busy" answer is not a failure: the busy peer is
-	// skipped for busyBackoff and the Load waits again (while the deadline
-	// allows) for it or for another holder — a new live segment held by one
-	// viewer spreads to the others one upload at a time.
-	failures, busy := 0, false
-	for attempt := 0; failures < 2 && attempt < maxPeerAttempts; attempt++ {
+	// Two peers may fail; a "busy" answer is not a failure, nor one of the
+	// maxPeerAttempts asks: the busy peer is skipped for busyBackoff and the
+	// Load waits again (while the deadline allows) for it or for another
+	// holder — a new live segment held by one viewer spreads to the others
+	// one upload at a time, and a VOD viewer's holders are each busy with
+	// the viewer nearest behind them most of the time. The deadline ends
+	// the waiting; maxBusyAnswers only bounds the asks.
+	failures, busy, busyAnswers := 0, false, 0
+	for attempt := 0; failures < 2 && attempt-busyAnswers < maxPeerAttempts && busyAnswers < maxBusyAnswers; attempt++ {
 		r.Deadline = t.by(r.Deadline)
 		skip := tried
 		if !useCDN {
@@ -338,6 +346,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		}
 		busy = errors.Is(err, errPeerBusy)
 		if busy {
+			busyAnswers++
 			continue
 		}
 		failures++
@@ -361,7 +370,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		}
 	}
 	if !useCDN {
-		return outcome{}, ErrPeerFailed
+		return outcome{}, errors.Join(ErrPeerFailed, errNoPeerInTime)
 	}
 	start := time.Now()
 	data, err := e.fromCDN(ctx, r)
@@ -831,7 +840,7 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 	if e.waitQuiet(s, j.req, j.t) {
 		out, err = e.obtain(e.ctx, s, j.req, false, func() { dequeue(); asked() }, j.t)
 	} else {
-		err = ErrPeerFailed
+		err = errors.Join(ErrPeerFailed, errNoQuietHolder)
 	}
 	dequeue()
 	e.complete(s, j.req.key(), j.t, out, err, true)

@@ -28,6 +28,11 @@ var (
 	errSlowPeer    = errors.New("engine: peer failed too many transfers")
 	errPeerBusy    = errors.New("engine: peer is busy uploading")
 	errFellBehind  = errors.New("engine: peer transfer falling behind its deadline")
+	// Why a prefetch asked no peer: every holder was sending us something
+	// else (or busy) until the deadline left no room, or none of them was
+	// expected to deliver in time.
+	errNoQuietHolder = errors.New("engine: no holder free in time")
+	errNoPeerInTime  = errors.New("engine: no holder expected to deliver in time")
 )
 
 // busyBackoff is how long a peer that answered "busy" is not asked again.
