@@ -242,7 +242,8 @@ func TestJoinerWaitsForPeersWithPlayerCDNEstimate(t *testing.T) {
 		}
 
 		b := h.engine()
-		req := h.req(1, 1800*time.Millisecond)
+		// The reserve is twice the estimate, at least cdnSafety (1 s) more.
+		req := h.req(1, 2600*time.Millisecond)
 		req.CDNEstimate = 40 * time.Millisecond
 		start := time.Now()
 		res, err := b.Load(context.Background(), req)
@@ -995,6 +996,33 @@ func TestConcurrentUploadsAreBounded(t *testing.T) {
 		}
 		if most != 1 {
 			t.Fatalf("at most %d uploads ran at once, want exactly the limit of 1", most)
+		}
+	})
+}
+
+// The reserve kept for a fallback covers a CDN fetch much slower than the
+// ones timed so far (on a busy device, the page's event loop delays it):
+// a slow peer's tail still arrives before the deadline.
+func TestFallbackSurvivesASlowCDNMoment(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 5, 1<<20)
+		defer h.close()
+		a, b := h.engine(), h.engine()
+		for seq := range 4 {
+			h.load(a, seq, 30*time.Second)
+		}
+		h.load(b, 4, 30*time.Second) // b times the CDN: 1 MiB in about 250 ms
+		h.connect(1)
+		// The peer needs ~10 s for 1 MiB; the deadline is 6 s away, so the
+		// CDN fetches the tail, and it now takes 750 ms to answer.
+		h.cdn.SetLatency(750 * time.Millisecond)
+		deadline := time.Now().Add(6 * time.Second)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if late := time.Since(deadline); late > 0 || res.TailBytes == 0 || !bytes.Equal(res.Data, h.files[h.urls[0]]) {
+			t.Fatalf("spliced segment (tail %d B) done %v after its deadline", res.TailBytes, late)
 		}
 	})
 }

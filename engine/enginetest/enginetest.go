@@ -462,6 +462,14 @@ func NewCDN(files map[string][]byte) *CDN {
 	return &CDN{files: files, served: make(map[string]int)}
 }
 
+// SetLatency changes the latency of the fetches that start from now on,
+// while others may be running (Latency is for before any do).
+func (c *CDN) SetLatency(d time.Duration) {
+	c.mu.Lock()
+	c.Latency = d
+	c.mu.Unlock()
+}
+
 // Fetch implements engine.Fetcher.
 func (c *CDN) Fetch(ctx context.Context, r engine.FetchRequest) ([]byte, error) {
 	c.mu.Lock()
