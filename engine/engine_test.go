@@ -242,8 +242,7 @@ func TestJoinerWaitsForPeersWithPlayerCDNEstimate(t *testing.T) {
 		}
 
 		b := h.engine()
-		// The reserve is twice the estimate, at least cdnSafety (1 s) more.
-		req := h.req(1, 2600*time.Millisecond)
+		req := h.req(1, 1800*time.Millisecond)
 		req.CDNEstimate = 40 * time.Millisecond
 		start := time.Now()
 		res, err := b.Load(context.Background(), req)

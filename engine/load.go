@@ -424,6 +424,14 @@ func (e *Engine) sizeHint(r Request) int {
 // (docs/benchmark.md).
 const cdnSafety = time.Second
 
+// joinSafety takes cdnSafety's place while the engine has not timed the CDN
+// yet, which is during a viewer's first Loads after it joined: the player's
+// buffer holds a segment or two, and the first peers are still being
+// dialled. With cdnSafety there, a joiner had no room left to wait for them:
+// in the 4-viewer VOD benchmark the followers' second segment then came from
+// the CDN (71.6 % P2P share against 74.2 %).
+const joinSafety = 500 * time.Millisecond
+
 // Until a peer's speed has been measured, it is assumed to answer after
 // unmeasuredLatency and to deliver unmeasuredRate bytes per second.
 const (
@@ -433,8 +441,8 @@ const (
 
 // cdnTime is the time to keep in reserve for a CDN fetch of r (n bytes):
 // the measured time plus half again (at least cdnSafety); before the CDN has
-// been measured, twice the player's estimate in r (at least cdnSafety more),
-// or else the configured margin.
+// been measured, the player's estimate in r plus half again (at least
+// joinSafety), or else the configured margin.
 func (e *Engine) cdnTime(r Request, n int) time.Duration {
 	e.mu.Lock()
 	d, ok := e.cdn.expected(n)
@@ -445,7 +453,7 @@ func (e *Engine) cdnTime(r Request, n int) time.Duration {
 		}
 		// Second-hand: timed by the player, maybe on a quieter moment.
 		d = r.CDNEstimate
-		return d + max(cdnSafety, d)
+		return d + max(joinSafety, d/2)
 	}
 	return d + max(cdnSafety, d/2)
 }
