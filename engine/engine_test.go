@@ -392,16 +392,25 @@ func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 	})
 }
 
+// slowPair makes engine a, which loads segments 0-3, and engine b, which
+// loads segment 4 (timing the CDN), connects them, and returns b: over a
+// slow link, a is then a peer too slow for b's deadlines.
+func (h *harness) slowPair() *engine.Engine {
+	h.t.Helper()
+	a, b := h.engine(), h.engine()
+	for seq := range 4 {
+		h.load(a, seq, 30*time.Second)
+	}
+	h.load(b, 4, 30*time.Second)
+	h.connect(1)
+	return b
+}
+
 func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 5, 1<<20)
 		defer h.close()
-		a, b := h.engine(), h.engine()
-		for seq := range 4 {
-			h.load(a, seq, 30*time.Second)
-		}
-		h.load(b, 4, 30*time.Second)
-		h.connect(1)
+		b := h.slowPair()
 		// 1 MiB at 100 KiB/s takes ~10 s; the deadline is 6 s away. The
 		// peer sends until the CDN has to start on what is missing; the
 		// bytes that arrived are kept, and only the rest comes from the
@@ -685,18 +694,28 @@ func TestIdleSwarmIsLeft(t *testing.T) {
 	})
 }
 
+// loadWithUpcoming makes a seeder holding segments 0-5 and a joiner, has
+// the joiner load segment 0 due in due (from want) with segments 1 and 2
+// upcoming, due in next and 2 s after it, and waits 2 s for their
+// prefetches. It returns the joiner.
+func (h *harness) loadWithUpcoming(due, next time.Duration, want engine.Source) *engine.Engine {
+	h.t.Helper()
+	_, b := h.seederAndJoiner(6, 10*time.Second)
+	r := h.req(0, due)
+	r.Upcoming = []engine.Request{h.req(1, next), h.req(2, next+2*time.Second)}
+	if res, err := b.Load(context.Background(), r); err != nil || res.Source != want {
+		h.t.Fatalf("load 0: %v %v, want it from %v", res.Source, err, want)
+	}
+	synctest.Wait()
+	time.Sleep(2 * time.Second)
+	return b
+}
+
 func TestPrefetchFromPeers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 6, 100<<10)
 		defer h.close()
-		_, b := h.seederAndJoiner(6, 10*time.Second)
-		r := h.req(0, 20*time.Second)
-		r.Upcoming = []engine.Request{h.req(1, 24*time.Second), h.req(2, 28*time.Second)}
-		if res, err := b.Load(context.Background(), r); err != nil || res.Source != engine.SourcePeer {
-			t.Fatalf("load 0: %v %v", res.Source, err)
-		}
-		synctest.Wait()
-		time.Sleep(2 * time.Second)
+		b := h.loadWithUpcoming(20*time.Second, 24*time.Second, engine.SourcePeer)
 		for _, seq := range []int{1, 2} {
 			res := h.load(b, seq, 10*time.Second)
 			if res.Source != engine.SourceCache || res.Origin != engine.SourcePeer {
@@ -722,14 +741,7 @@ func TestPrefetchWhileTheLoadIsDueNow(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 6, 100<<10)
 		defer h.close()
-		_, b := h.seederAndJoiner(6, 10*time.Second)
-		r := h.req(0, 0)
-		r.Upcoming = []engine.Request{h.req(1, 4*time.Second), h.req(2, 6*time.Second)}
-		if res, err := b.Load(context.Background(), r); err != nil || res.Source != engine.SourceCDN {
-			t.Fatalf("load 0: %v %v, want it from the CDN", res.Source, err)
-		}
-		synctest.Wait()
-		time.Sleep(2 * time.Second)
+		b := h.loadWithUpcoming(0, 4*time.Second, engine.SourceCDN)
 		for _, seq := range []int{1, 2} {
 			if res := h.load(b, seq, 2*time.Second); res.Source != engine.SourceCache || res.Origin != engine.SourcePeer {
 				t.Fatalf("segment %d from %v (origin %v), want prefetched from a peer", seq, res.Source, res.Origin)
@@ -1006,12 +1018,7 @@ func TestFallbackSurvivesASlowCDNMoment(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 5, 1<<20)
 		defer h.close()
-		a, b := h.engine(), h.engine()
-		for seq := range 4 {
-			h.load(a, seq, 30*time.Second)
-		}
-		h.load(b, 4, 30*time.Second) // b times the CDN: 1 MiB in about 250 ms
-		h.connect(1)
+		b := h.slowPair() // b timed the CDN: 1 MiB in about 250 ms
 		// The peer needs ~10 s for 1 MiB; the deadline is 6 s away, so the
 		// CDN fetches the tail, and it now takes 750 ms to answer.
 		h.cdn.SetLatency(750 * time.Millisecond)
