@@ -310,7 +310,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 	// one upload at a time, and a VOD viewer's holders are each busy with
 	// the viewer nearest behind them most of the time. The deadline ends
 	// the waiting; maxBusyAnswers only bounds the asks.
-	failures, busy, busyAnswers := 0, false, 0
+	failures, busy, busyAnswers, none := 0, false, 0, false
 	for attempt := 0; failures < 2 && attempt-busyAnswers < maxPeerAttempts && busyAnswers < maxBusyAnswers; attempt++ {
 		r.Deadline = t.by(r.Deadline)
 		skip := tried
@@ -334,6 +334,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			p = e.waitForPeer(ctx, s, r, size, tried, busy)
 		}
 		if p == nil {
+			none = true
 			break
 		}
 		start := time.Now()
@@ -370,7 +371,10 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		}
 	}
 	if !useCDN {
-		return outcome{}, errors.Join(ErrPeerFailed, errNoPeerInTime)
+		if none {
+			return outcome{}, errors.Join(ErrPeerFailed, errNoPeerInTime)
+		}
+		return outcome{}, ErrPeerFailed // each peer's failure had its fallback event
 	}
 	start := time.Now()
 	data, err := e.fromCDN(ctx, r)
@@ -420,7 +424,7 @@ func (e *Engine) sizeHint(r Request) int {
 // start and its completion. In the shaped browser benchmark the engine's
 // CDN fetches took 50-280 ms, but one took 1.1 s where 55 ms was expected,
 // while the CPU was saturated; with 250 ms here the just-in-time fallback
-// stalled 6 of 8 runs, with 1 s none of 6, at much the same P2P share
+// stalled 6 of 8 runs, with 1 s none of 8, at much the same P2P share
 // (docs/benchmark.md).
 const cdnSafety = time.Second
 
@@ -779,7 +783,7 @@ func (e *Engine) prefetch(s *swarm, r Request) {
 			next.SizeHint = r.SizeHint
 		}
 		key := next.key()
-		if e.cache.Has(key) || time.Until(next.Deadline) < 2*e.cdnTime(next, e.sizeHint(next)) {
+		if e.cache.Has(key) || !e.prefetchRoom(next, next.Deadline) {
 			continue
 		}
 		e.mu.Lock()
@@ -867,6 +871,12 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 	}
 }
 
+// prefetchRoom tells whether deadline leaves a prefetch of r room for a
+// peer transfer and a CDN fetch after it (twice the CDN reserve).
+func (e *Engine) prefetchRoom(r Request, deadline time.Time) bool {
+	return time.Until(deadline) >= 2*e.cdnTime(r, e.sizeHint(r))
+}
+
 // prefetchJob is an upcoming segment claimed for a prefetch.
 type prefetchJob struct {
 	req Request
@@ -892,7 +902,7 @@ func (e *Engine) waitQuiet(s *swarm, r Request, t *transfer) bool {
 				return true
 			}
 		}
-		if time.Until(t.by(r.Deadline)) < 2*e.cdnTime(r, e.sizeHint(r)) {
+		if !e.prefetchRoom(r, t.by(r.Deadline)) {
 			return false
 		}
 		select {
