@@ -862,7 +862,7 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 		defer h.close()
 		// Segment 1, which mid will send to back, is the smallest: mid is
 		// free again, for segment 2, while the front still keeps its
-		// uplink (for as long as its upload of 4, 512 KiB or more, took).
+		// uplink (for a second after its upload of 4, 512 KiB or more).
 		// The test stream's sizes vary by up to a quarter.
 		h.files[h.urls[1]] = h.files[h.urls[1]][:256<<10]
 		es := h.swarmOf(firstN(6), firstN(4), []int{0})
@@ -926,6 +926,32 @@ func TestUplinkKeptFromThoseBehindIt(t *testing.T) {
 		}
 		if up, want := front.Stats().UploadedBytes-before, int64(len(h.files[h.urls[5]])); up != want {
 			t.Fatalf("front uploaded %d bytes, want %d (segment 5 to mid only)", up, want)
+		}
+	})
+}
+
+// The uplink is kept for the nearest peer only briefly after an upload to
+// it (keepUplinkFor, a second), however long the upload took: a kept
+// uplink sends nothing. A peer behind that asks once the keep is over is
+// served at once, not answered "busy" until a later try.
+func TestUplinkKeptOnlyBriefly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 2<<20)
+		defer h.close()
+		h.files[h.urls[5]] = h.files[h.urls[5]][:64<<10]
+		es := h.swarmOf(firstN(6), firstN(4), []int{0})
+		front, mid, back := es[0], es[1], es[2]
+		// Only the front holds 4 and 5: it is mid's nearest holder, and
+		// its upload of 4 (2 MiB or so at 1 MiB/s) takes about 2 s.
+		h.loadFromPeer(mid, 4, front)
+		time.Sleep(1500 * time.Millisecond)
+		r := h.load(back, 5, 10*time.Second)
+		if r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
+			t.Fatalf("back's segment 5 from %v (peer %v), want the front", r.Source, r.Peer)
+		}
+		// A "busy" answer would cost busyBackoff (500 ms) before the next ask.
+		if r.Duration >= 500*time.Millisecond {
+			t.Fatalf("back's segment 5 took %v: the front kept its uplink idle for mid", r.Duration)
 		}
 	})
 }

@@ -64,14 +64,14 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 			e.cache.Unpin(key)
 			<-e.uploads
 		}()
-		took, done := e.upload(ctx, p, r.ReqID, key)
+		done := e.upload(ctx, p, r.ReqID, key)
 		e.mu.Lock()
 		refused := e.nearestRefused
 		e.nearestRefused = nil
 		e.mu.Unlock()
 		switch {
 		case done && nearest:
-			e.keepUplink(p, took)
+			e.keepUplink(p, keepUplinkFor)
 		case refused != nil:
 			e.keepUplink(refused, 2*busyBackoff)
 		}
@@ -93,19 +93,27 @@ func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadA
 
 // Nearest sources. Loads ask the holder nearest ahead of them (bestPeer),
 // and a viewer keeps its uplink for the peers it is the nearest holder for.
-// After an upload to such a peer, for as long as it took (within
-// keepUplink*), and after any upload during which such a peer was answered
-// "busy", until it asks again (2 × busyBackoff), requests that a holder
-// nearer to the requester could serve are refused "busy", and go there.
-// In a VOD swarm whose viewers started apart, each viewer thus feeds the
-// one behind it; the first holder of a new live segment feeds whoever asks
-// first, and they the rest. Otherwise the uplinks at the front of a swarm
-// fill with requests that had other sources, and the viewers right behind,
-// which had none, fall back to the CDN.
-const (
-	keepUplinkMin = 500 * time.Millisecond
-	keepUplinkMax = 4 * time.Second
-)
+// After an upload to such a peer (keepUplinkFor), and after any upload
+// during which such a peer was answered "busy", until it asks again
+// (2 × busyBackoff), requests that a holder nearer to the requester could
+// serve are refused "busy", and go there. In a VOD swarm whose viewers
+// started apart, each viewer thus feeds the one behind it; the first holder
+// of a new live segment feeds whoever asks first, and they the rest.
+// Otherwise the uplinks at the front of a swarm fill with requests that had
+// other sources, and the viewers right behind, which had none, fall back to
+// the CDN.
+//
+// keepUplinkFor covers the nearest peer's next request when it reads
+// ahead: that request comes once the bytes still queued on our link when
+// the upload ended (up to uplinkQueue of sending) have arrived and it has
+// asked again across the path — well within a second. The uplink is not
+// kept longer: a kept uplink sends nothing, and a viewer whose player asks
+// later can be served when it does. In the shaped browser benchmark,
+// keeping it for as long as the upload took (0.5–4 s) left the uploaders
+// idle, refusing requests, for about 30 s of each minute in all, and the
+// P2P share was lower: a median of 55.5 % over 4 runs, against 62.1 % over
+// 5 with 1 s and 58.6 and 54.4 % with 0.5 s (docs/benchmark.md).
+const keepUplinkFor = time.Second
 
 // nearestHolder tells whether we are, of the uploading peers we know other
 // than p that hold seq of s, the one nearest ahead (fewest segments after
@@ -162,27 +170,26 @@ func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 	return qOK && (!pOK || qFront > pFront)
 }
 
-// keepUplink keeps the uplink for d (within keepUplinkMin..Max) for p, a
-// peer we are the nearest holder for.
+// keepUplink keeps the uplink for d for p, a peer we are the nearest
+// holder for.
 func (e *Engine) keepUplink(p *peer, d time.Duration) {
 	e.mu.Lock()
-	e.keptUntil = time.Now().Add(min(max(d, keepUplinkMin), keepUplinkMax))
+	e.keptUntil = time.Now().Add(d)
 	e.keptFor = p
 	e.mu.Unlock()
 }
 
 // upload sends key to p in chunks, pausing while the link's buffer is above
 // the high-water mark and, with an upload rate cap, while the byte budget
-// is spent. It reports how long it took and whether the whole segment went
-// out.
-func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) (time.Duration, bool) {
+// is spent. It reports whether the whole segment went out.
+func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key segmentcache.Key) bool {
 	size, ok := e.cache.Size(key)
 	if !ok {
-		return 0, false
+		return false
 	}
 	ch, err := peerwire.NewChunkerAt(id, cacheReader{e.cache, key}, size)
 	if err != nil {
-		return 0, false
+		return false
 	}
 	start := time.Now()
 	rate, probe := e.uploadPace()
@@ -197,15 +204,15 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			select {
 			case <-p.link.BufferedLow():
 			case <-ctx.Done():
-				return 0, false
+				return false
 			case <-p.done:
-				return 0, false
+				return false
 			}
 			e.observeDrain(queued-p.link.BufferedAmount(), time.Since(wait))
 		}
 		c, err := ch.Next()
 		if err != nil {
-			return 0, false
+			return false
 		}
 		if wait := bucket.take(len(c.Data)); wait > 0 {
 			t := time.NewTimer(wait)
@@ -213,21 +220,21 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 			case <-t.C:
 			case <-ctx.Done():
 				t.Stop()
-				return 0, false
+				return false
 			}
 		}
 		if ctx.Err() != nil {
-			return 0, false
+			return false
 		}
 		buf, err = peerwire.Encode(buf[:0], c)
 		if err != nil {
-			return 0, false
+			return false
 		}
 		// Send copies nothing we keep: buf is reused only after Send returns,
 		// and Links copy or transmit synchronously.
 		if err := p.link.Send(buf); err != nil {
 			p.close(err)
-			return 0, false
+			return false
 		}
 		sent += len(c.Data)
 	}
@@ -238,9 +245,8 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	}
 	e.stats.UploadedBytes += int64(sent)
 	e.mu.Unlock()
-	took := time.Since(start)
-	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: took})
-	return took, true
+	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: time.Since(start)})
+	return true
 }
 
 // Upload pacing. An upload that fills the viewer's uplink queues everything
