@@ -853,22 +853,34 @@ func TestPrefetchesKeepSegmentOrder(t *testing.T) {
 	})
 }
 
+// keepSwarm makes the swarm of the uplink-keep tests, on links of 10 ms
+// and 1 MiB/s, with segments of about size bytes (segment trimmed cut to
+// trimTo bytes first, unless trimTo is 0): the front holds segments
+// 0..segments-1, mid 0..3 and back 0. Mid then loads 4 from the front, its
+// only holder and so its nearest, which keeps its uplink for mid from there.
+func keepSwarm(t *testing.T, segments, size, trimmed, trimTo int) (h *harness, front, mid, back *engine.Engine) {
+	t.Helper()
+	h = newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, segments, size)
+	if trimTo > 0 {
+		h.files[h.urls[trimmed]] = h.files[h.urls[trimmed]][:trimTo]
+	}
+	es := h.swarmOf(firstN(segments), firstN(4), []int{0})
+	front, mid, back = es[0], es[1], es[2]
+	h.loadFromPeer(mid, 4, front)
+	return h, front, mid, back
+}
+
 // A viewer that has just served a peer it is the nearest holder for keeps
 // its uplink for that peer: a request that a nearer holder could serve is
 // refused while it lasts.
 func TestUplinkKeptForThePeerBehind(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 512<<10)
-		defer h.close()
 		// Segment 1, which mid will send to back, is the smallest: mid is
 		// free again, for segment 2, while the front still keeps its
 		// uplink (for a second after its upload of 4, 512 KiB or more).
 		// The test stream's sizes vary by up to a quarter.
-		h.files[h.urls[1]] = h.files[h.urls[1]][:256<<10]
-		es := h.swarmOf(firstN(6), firstN(4), []int{0})
-		front, mid, back := es[0], es[1], es[2]
-		// Only the front holds 4: it is mid's nearest holder.
-		h.loadFromPeer(mid, 4, front)
+		h, front, mid, back := keepSwarm(t, 6, 512<<10, 1, 256<<10)
+		defer h.close()
 		before := front.Stats().UploadedBytes
 		events, stop := back.Subscribe(64)
 		defer stop()
@@ -908,13 +920,9 @@ func TestUplinkKeptForThePeerBehind(t *testing.T) {
 // segment first, and the one behind gets it from there.
 func TestUplinkKeptFromThoseBehindIt(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 8, 256<<10)
+		// Only the front holds 4 and 5.
+		h, front, mid, back := keepSwarm(t, 8, 256<<10, 0, 0)
 		defer h.close()
-		es := h.swarmOf(firstN(8), firstN(4), []int{0})
-		front, mid, back := es[0], es[1], es[2]
-		// Only the front holds 4 and 5: it is the nearest holder for mid,
-		// and keeps its uplink for it after this upload.
-		h.loadFromPeer(mid, 4, front)
 		before := front.Stats().UploadedBytes
 		got := make(chan engine.Result, 1)
 		go func() { got <- h.load(back, 5, 10*time.Second) }()
@@ -936,14 +944,10 @@ func TestUplinkKeptFromThoseBehindIt(t *testing.T) {
 // served at once, not answered "busy" until a later try.
 func TestUplinkKeptOnlyBriefly(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 6, 2<<20)
+		// Only the front holds 4 and 5; its upload of 4 to mid (2 MiB or
+		// so at 1 MiB/s) takes about 2 s.
+		h, front, _, back := keepSwarm(t, 6, 2<<20, 5, 64<<10)
 		defer h.close()
-		h.files[h.urls[5]] = h.files[h.urls[5]][:64<<10]
-		es := h.swarmOf(firstN(6), firstN(4), []int{0})
-		front, mid, back := es[0], es[1], es[2]
-		// Only the front holds 4 and 5: it is mid's nearest holder, and
-		// its upload of 4 (2 MiB or so at 1 MiB/s) takes about 2 s.
-		h.loadFromPeer(mid, 4, front)
 		time.Sleep(1500 * time.Millisecond)
 		r := h.load(back, 5, 10*time.Second)
 		if r.Source != engine.SourcePeer || r.Peer != front.PeerID() {
