@@ -111,8 +111,9 @@ func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadA
 // later can be served when it does. In the shaped browser benchmark,
 // keeping it for as long as the upload took (0.5–4 s) left the uploaders
 // idle, refusing requests, for about 30 s of each minute in all, and the
-// P2P share was lower: a median of 55.5 % over 4 runs, against 62.1 % over
-// 5 with 1 s and 58.6 and 54.4 % with 0.5 s (docs/benchmark.md).
+// P2P share was lower: 54.1–57.4 % over 4 runs, against 59.6–64.1 % over 5
+// with 1 s (55.9–59.7 % in 3 more without the temporary busy-answer events
+// those runs carried) and 58.6 and 54.4 % with 0.5 s (docs/benchmark.md).
 const keepUplinkFor = time.Second
 
 // nearestHolder tells whether we are, of the uploading peers we know other
