@@ -108,12 +108,10 @@ func (r cacheReader) ReadAt(b []byte, off int64) (int, error) { return r.c.ReadA
 // the upload ended (up to uplinkQueue of sending) have arrived and it has
 // asked again across the path — well within a second. The uplink is not
 // kept longer: a kept uplink sends nothing, and a viewer whose player asks
-// later can be served when it does. In the shaped browser benchmark,
-// keeping it for as long as the upload took (0.5–4 s) left the uploaders
-// idle, refusing requests, for about 30 s of each minute in all, and the
-// P2P share was lower: 54.1–57.4 % over 4 runs, against 59.6–64.1 % over 5
-// with 1 s (55.9–59.7 % in 3 more without the temporary busy-answer events
-// those runs carried) and 58.6 and 54.4 % with 0.5 s (docs/benchmark.md).
+// later can be served when it does. Keeping it for as long as the upload
+// took (0.5–4 s) left the shaped browser benchmark's uploaders idle,
+// refusing requests, for about 30 s of each minute in all, at a lower P2P
+// share (docs/benchmark.md has the runs).
 const keepUplinkFor = time.Second
 
 // nearestHolder tells whether we are, of the uploading peers we know other
