@@ -3,10 +3,15 @@
 package e2e
 
 import (
+	"bufio"
 	"fmt"
+	"io"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -104,6 +109,96 @@ type liveLatency struct {
 	SegmentSeconds  float64   `json:"segmentSeconds"`
 	P2PShare        float64   `json:"p2pShare"`
 	BaselineSamples int       `json:"baselineSamples"`
+	// WindowAges: how long the live window had existed when each nearcast
+	// viewer loaded its first live media playlist (see alignLiveJoin).
+	WindowAges []float64 `json:"windowAges,omitempty"`
+}
+
+// alignLiveJoin waits until the live stream is liveJoinAge into a segment
+// before the viewers start: they are demoStagger (a whole number of
+// segments) apart, so each then loads its first playlist around the middle
+// of a segment.
+//
+// Where in a segment a viewer joins decides, for hls.js, how far behind the
+// live edge it plays: its start position lies on a segment boundary, and a
+// playlist loaded in the last ~0.1 s before the window moves starts it a
+// segment further back (8 s instead of 6 s behind the edge), with or
+// without nearcast. Left to chance, the stagger put every viewer near that
+// point in some runs, and the comparison below then measured which viewers
+// happened to cross it. The demo server's playlists say how long ago their
+// window began (Server-Timing live-window).
+func alignLiveJoin(t *testing.T, s *site) {
+	t.Helper()
+	age, err := liveWindowAge(s.base + "/media/live/master.m3u8")
+	if err != nil {
+		t.Fatalf("live window phase: %v", err)
+	}
+	seg := time.Duration(liveSegment * float64(time.Second))
+	wait := (liveJoinAge - age + seg) % seg
+	t.Logf("live window began %.0f ms ago: viewers start in %.0f ms", age.Seconds()*1000, wait.Seconds()*1000)
+	time.Sleep(wait)
+}
+
+// httpGet returns the body (up to 1 MiB) and header of a 200 response.
+func httpGet(u string) (string, http.Header, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return string(b), resp.Header, err
+}
+
+// liveJoinAge is how far into a segment the first viewer's browser starts:
+// its page then loads its first playlist 0.0–1.0 s later (measured on the
+// 2-core VM). A playlist loaded just after the window moved starts hls.js
+// as one loaded mid-segment does; only the last ~0.15 s before the next
+// move is to be avoided.
+const liveJoinAge = 100 * time.Millisecond
+
+// liveWindowAge reads the first media playlist of the live master at
+// masterURL and returns the age of its window from its Server-Timing. (The
+// two playlists count among the origin's bytes: about a kilobyte.)
+func liveWindowAge(masterURL string) (time.Duration, error) {
+	body, _, err := httpGet(masterURL)
+	if err != nil {
+		return 0, err
+	}
+	var media string
+	sc := bufio.NewScanner(strings.NewReader(body))
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			media = line
+			break
+		}
+	}
+	u, err := url.Parse(masterURL)
+	if err != nil || media == "" {
+		return 0, fmt.Errorf("%s: no media playlist", masterURL)
+	}
+	ref, err := u.Parse(media)
+	if err != nil {
+		return 0, err
+	}
+	_, header, err := httpGet(ref.String())
+	if err != nil {
+		return 0, err
+	}
+	timing := header.Get("Server-Timing")
+	_, dur, ok := strings.Cut(timing, "live-window;dur=")
+	if !ok {
+		return 0, fmt.Errorf("%s: Server-Timing %q, want live-window;dur=<ms>", ref, timing)
+	}
+	ms, err := strconv.ParseFloat(dur, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%s: Server-Timing %q: %v", ref, timing, err)
+	}
+	return time.Duration(ms * float64(time.Millisecond)), nil
 }
 
 // runPlayerLive: three nearcast viewers and one plain viewer, 4 s apart,
@@ -130,6 +225,7 @@ func runPlayerLive(t *testing.T, name string, q url.Values) {
 		playTimeout: liveWatch + 30*time.Second,
 		leave:       func(i int) time.Duration { return time.Duration(i)*demoStagger + liveWatch },
 	}
+	alignLiveJoin(t, s)
 	results := sc.run(t, dir)
 	sum := summarize(t, dir, name, results, s)
 	lat := liveLatency{Scenario: name, SegmentSeconds: liveSegment}
@@ -147,6 +243,9 @@ func runPlayerLive(t *testing.T, name string, q url.Values) {
 			continue
 		}
 		lat.Viewers = append(lat.Viewers, mean)
+		if r.Last != nil && r.Last.LiveWindowAge != nil {
+			lat.WindowAges = append(lat.WindowAges, *r.Last.LiveWindowAge)
+		}
 		peer += r.PeerBytes
 		cdn += r.CDNBytes
 	}
@@ -162,8 +261,8 @@ func runPlayerLive(t *testing.T, name string, q url.Values) {
 				lat.DeltaSeconds, lat.Baseline, liveSegment)
 		}
 	}
-	t.Logf("%s: latency behind the live edge: nearcast viewers %s s, plain viewer %.2f s, delta %+.2f s; P2P share of the nearcast viewers %.1f%% (all viewers %.1f%%)",
-		name, fmtSeconds(lat.Viewers), lat.Baseline, lat.DeltaSeconds, 100*lat.P2PShare, 100*sum.P2PShare)
+	t.Logf("%s: latency behind the live edge: nearcast viewers %s s, plain viewer %.2f s, delta %+.2f s; P2P share of the nearcast viewers %.1f%% (all viewers %.1f%%); live window age at each nearcast viewer's first playlist %s s",
+		name, fmtSeconds(lat.Viewers), lat.Baseline, lat.DeltaSeconds, 100*lat.P2PShare, 100*sum.P2PShare, fmtSeconds(lat.WindowAges))
 	writeJSON(t, filepath.Join(dir, "latency.json"), lat)
 	if lat.P2PShare <= 0 {
 		t.Errorf("P2P share of the nearcast viewers %.1f%%, want > 0", 100*lat.P2PShare)

@@ -48,6 +48,10 @@ type pageState struct {
 	} `json:"rendition,omitempty"`
 	RenditionSwitches int      `json:"renditionSwitches"`
 	Latency           *float64 `json:"latency,omitempty"`
+	// LiveWindowAge is how long the live window had existed when the page
+	// loaded its first live media playlist (the demo server's
+	// Server-Timing; nil without one).
+	LiveWindowAge *float64 `json:"liveWindowAge,omitempty"`
 }
 
 // viewerResult is one viewer's outcome, written to out/e2e/<test>/viewer-N.json.

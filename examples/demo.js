@@ -156,7 +156,26 @@ function state() {
     rendition: st.rendition ? { ...st.rendition } : null, // {height, bitrate (bit/s)}
     renditionSwitches: st.switches,
     latency: typeof latency === "number" && Number.isFinite(latency) ? Math.round(latency * 1000) / 1000 : null, // s, live only
+    liveWindowAge: liveWindowAge(), // s, live HLS from `nearcast demo` only
   };
+}
+
+/**
+ * How long the live window had existed when the page loaded its first live
+ * media playlist, from the demo server's Server-Timing "live-window" (null
+ * without one). A player that loads the playlist just after the window
+ * moves starts about a segment nearer the live edge than one that loads it
+ * just before, whatever delivers the segments: the e2e tests subtract it
+ * before comparing latencies.
+ */
+function liveWindowAge() {
+  if (!("performance" in window) || typeof performance.getEntriesByType !== "function") return null;
+  for (const entry of performance.getEntriesByType("resource")) {
+    for (const t of entry.serverTiming || []) {
+      if (t.name === "live-window") return Math.round(t.duration) / 1000;
+    }
+  }
+  return null;
 }
 
 function engineStats() {

@@ -41,7 +41,9 @@ func (c *liveConfig) register(fs *flag.FlagSet) {
 // first playlist already holds a full window. When the VOD runs out it loops:
 // sequence numbers keep increasing, an EXT-X-DISCONTINUITY marks each loop
 // point, and EXT-X-DISCONTINUITY-SEQUENCE counts the ones that left the window.
-// A segment URL names the same bytes for ever, whatever the time.
+// A segment URL names the same bytes for ever, whatever the time. Each media
+// playlist carries "Server-Timing: live-window;dur=<ms>": how long ago its
+// window began (the e2e tests time their viewers' joins with it).
 //
 // The playlists are read on every request, so a rebuilt sample shows up
 // without a restart. Renditions should have equal segment durations, or
@@ -158,7 +160,7 @@ func (h *liveHandler) servePlaylist(w http.ResponseWriter, r *http.Request, rend
 		return
 	}
 	n := int64(len(vod.segments))
-	first := vod.position(h.now().Sub(h.epoch))
+	first, age := vod.position(h.now().Sub(h.epoch))
 	// Discontinuity tags before the window: one per loop point in 1…first-1
 	// (a tag on the window's first segment itself is still in the playlist).
 	var discSeq int64
@@ -178,6 +180,12 @@ func (h *liveHandler) servePlaylist(w http.ResponseWriter, r *http.Request, rend
 		seg := vod.segments[a%n]
 		fmt.Fprintf(&out, "%s\nseg-%d%s\n", seg.extinf, vod.sequence+a, path.Ext(seg.uri))
 	}
+	// How long ago this window began, for clients that measure their
+	// distance to the live edge: a player that loads the playlist just after
+	// the window moved starts about a segment nearer the edge than one that
+	// loads it just before (Resource Timing exposes it as serverTiming).
+	w.Header().Set("Server-Timing", fmt.Sprintf("live-window;dur=%.1f", float64(age.Microseconds())/1000))
+	w.Header().Set("Timing-Allow-Origin", "*")
 	writePlaylist(w, out.String())
 }
 
@@ -313,8 +321,8 @@ func parseVOD(r io.Reader) (*vodPlaylist, error) {
 }
 
 // position returns the index, counted over every loop, of the segment the
-// live timeline is in after elapsed.
-func (p *vodPlaylist) position(elapsed time.Duration) int64 {
+// live timeline is in after elapsed, and how far into that segment it is.
+func (p *vodPlaylist) position(elapsed time.Duration) (int64, time.Duration) {
 	if elapsed < 0 {
 		elapsed = 0
 	}
@@ -323,5 +331,5 @@ func (p *vodPlaylist) position(elapsed time.Duration) int64 {
 	for i > 0 && p.segments[i].start > rem {
 		i--
 	}
-	return loops*int64(len(p.segments)) + int64(i)
+	return loops*int64(len(p.segments)) + int64(i), rem - p.segments[i].start
 }

@@ -109,6 +109,7 @@ type livePlaylist struct {
 	uris         []string
 	disc         []int // indexes into uris of the segments after EXT-X-DISCONTINUITY
 	endlist      bool
+	windowAge    string // the Server-Timing header: how long ago the window began
 }
 
 func getLive(t *testing.T, c *http.Client, url string) livePlaylist {
@@ -122,6 +123,7 @@ func getLive(t *testing.T, c *http.Client, url string) livePlaylist {
 	}
 	var p livePlaylist
 	p.seq, p.discSeq = -1, -1
+	p.windowAge = resp.Header.Get("Server-Timing")
 	for _, line := range strings.Split(strings.TrimSpace(string(body)), "\n") {
 		tag, value, _ := strings.Cut(line, ":")
 		switch {
@@ -173,18 +175,22 @@ func TestLiveSequenceAdvancesWithTheClock(t *testing.T) {
 	for _, step := range []struct {
 		advance time.Duration
 		seq     int64
+		age     string // ms since the window began
 	}{
-		{0, 10},
-		{1999 * time.Millisecond, 10},
-		{time.Millisecond, 11}, // 2 s: one segment later
-		{3 * time.Second, 12},  // 5 s
-		{time.Second, 13},      // 6 s
+		{0, 10, "0.0"},
+		{1999 * time.Millisecond, 10, "1999.0"},
+		{time.Millisecond, 11, "0.0"},   // 2 s: one segment later
+		{3 * time.Second, 12, "1000.0"}, // 5 s
+		{time.Second, 13, "0.0"},        // 6 s
 	} {
 		clock.Advance(step.advance)
 		for _, r := range []string{"360p", "720p"} {
 			p := getLive(t, c, base+r+"/index.m3u8")
 			if p.seq != step.seq || len(p.uris) != 3 || p.uris[0] != fmt.Sprintf("seg-%d.ts", step.seq) {
 				t.Errorf("%s after %s: seq %d uris %q, want %d", r, clock.Now().Format("05.000"), p.seq, p.uris, step.seq)
+			}
+			if want := "live-window;dur=" + step.age; p.windowAge != want {
+				t.Errorf("%s after %s: Server-Timing %q, want %q", r, clock.Now().Format("05.000"), p.windowAge, want)
 			}
 		}
 	}
