@@ -960,6 +960,64 @@ func TestUplinkKeptOnlyBriefly(t *testing.T) {
 	})
 }
 
+// A viewer fed by one holder asks for its next segment while the one
+// before is still arriving; the holder goes straight on to it when that
+// upload ends (queueUpload), instead of answering "busy" or idling for a
+// round trip until the request comes.
+func TestNextRequestWaitsBehindTheUpload(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 50 ms each way, 1 MiB/s: a 256 KiB segment takes about 250 ms.
+		h := newHarness(t, enginetest.Shaping{Delay: 50 * time.Millisecond, Bandwidth: 1 << 20}, 5, 256<<10)
+		defer h.close()
+		es := h.swarmOf(firstN(5), []int{4})
+		front, back := es[0], es[1]
+		uploads, stop := front.Subscribe(64)
+		defer stop()
+		prefetched, stopB := back.Subscribe(64)
+		defer stopB()
+		r := h.req(0, 30*time.Second)
+		for seq := 1; seq <= 3; seq++ {
+			r.Upcoming = append(r.Upcoming, h.req(seq, time.Duration(30+2*seq)*time.Second))
+		}
+		if res, err := back.Load(context.Background(), r); err != nil || res.Source != engine.SourcePeer {
+			t.Fatalf("load 0: %v %v", res.Source, err)
+		}
+		for done := 0; done < 3; {
+			select {
+			case ev := <-prefetched:
+				if ev.Kind != engine.EventPrefetch {
+					continue
+				}
+				if ev.Err != nil || ev.Peer != front.PeerID() {
+					t.Fatalf("prefetch %d: %v from %v, want the front", ev.Key.Seq, ev.Err, ev.Peer)
+				}
+				done++
+			case <-time.After(20 * time.Second):
+				t.Fatal("prefetches did not end")
+			}
+		}
+		var starts, ends []time.Time
+		for len(starts) < 4 {
+			select {
+			case ev := <-uploads:
+				if ev.Kind == engine.EventUpload {
+					starts, ends = append(starts, ev.Time.Add(-ev.Duration)), append(ends, ev.Time)
+				}
+			default:
+				t.Fatalf("front made %d uploads, want 4", len(starts))
+			}
+		}
+		// Without the wait, the request for 2 leaves back once 1 has
+		// arrived, and the front starts on it 200 ms or so after its upload
+		// of 1 ended (the bytes still queued on the link, then a round trip).
+		for k := 2; k < 4; k++ {
+			if gap := starts[k].Sub(ends[k-1]); gap > 10*time.Millisecond {
+				t.Errorf("upload %d started %v after upload %d ended", k, gap, k-1)
+			}
+		}
+	})
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)

@@ -294,8 +294,9 @@ func (e *Engine) finish(key segmentcache.Key, res Result, start time.Time) Resul
 // obtain gets r's bytes from a peer when one can deliver in time, else from
 // the CDN (unless useCDN is false: prefetch). A peer that falls behind is
 // finished from the CDN either way (splice): the player wants the segment.
-// A prefetch asks no peer that is sending us something already. asked,
-// when set, is called once a peer has been asked.
+// A prefetch asks a peer that is sending us something already only when no
+// other holder can deliver in time, and then waits behind that transfer.
+// asked, when set, is called once a peer has been asked.
 //
 // t is the transfer being obtained (nil: none other Loads can wait for);
 // it may bring r's deadline forward (transfer.soon).
@@ -314,6 +315,7 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 	for attempt := 0; failures < 2 && attempt-busyAnswers < maxPeerAttempts && busyAnswers < maxBusyAnswers; attempt++ {
 		r.Deadline = t.by(r.Deadline)
 		skip := tried
+		var sending []*peer // holders sending us one segment now
 		if !useCDN {
 			skip = make(map[PeerID]bool, len(tried))
 			for id := range tried {
@@ -321,12 +323,23 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			}
 			earlier := e.earlierQueued(s, r.Seq)
 			for _, p := range e.peerList() {
-				if p.downloading() || p.holdsAny(s.hash, earlier) {
+				if n := p.downloadCount(); n > 0 || p.holdsAny(s.hash, earlier) {
 					skip[p.id] = true
+					if n == 1 && !p.holdsAny(s.hash, earlier) && !tried[p.id] {
+						sending = append(sending, p)
+					}
 				}
 			}
 		}
 		p := e.bestPeer(s.hash, r, size, skip)
+		if p == nil && len(sending) > 0 {
+			// No holder is free: ask one that is sending us a segment,
+			// to go on with this one when that ends (queueUpload).
+			for _, q := range sending {
+				delete(skip, q.id)
+			}
+			p = e.bestPeer(s.hash, r, size, skip)
+		}
 		// A Load waits for a holder to turn up or to be free again; a
 		// prefetch waits only for a busy one (it is about to be free, and
 		// another peer may be kept from its uplink for it).
@@ -497,7 +510,7 @@ func (e *Engine) bestPeer(h InfoHash, r Request, size int, skip map[PeerID]bool)
 		if !held || !uploads {
 			continue
 		}
-		d := p.peerTime(size)
+		d := p.peerTime(size + p.inflightRemaining(size))
 		if d >= budget {
 			continue
 		}
@@ -627,6 +640,9 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 	// The first byte may take at most half the slack before the CDN
 	// reserve, and never more than the configured first-byte timeout.
 	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
+	// A request to a peer sending us another segment waits behind it
+	// (queueUpload): the first-byte clock starts when that one ends.
+	behind := p.downloadCount() > 0
 	id, d, err := p.startDownload(key)
 	if err != nil {
 		return peerGot{}, err
@@ -673,6 +689,19 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			deadline = t.by(deadline)
 			elapsed := time.Since(start)
 			got, total := p.progress(id)
+			if got == 0 && behind {
+				if p.downloadCount() > 1 {
+					// Still queued behind the transfer before it.
+					if time.Until(deadline)-watchEvery < e.cdnTime(r, size) {
+						p.cancelDownload(id)
+						return peerGot{}, errors.Join(ErrPeerFailed, errQueuedTooLong)
+					}
+					continue
+				}
+				behind, start = false, time.Now()
+				firstByteLimit = min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
+				continue
+			}
 			if got == 0 {
 				if elapsed > firstByteLimit {
 					return fail(errors.New("no first byte in time"))
@@ -884,7 +913,7 @@ type prefetchJob struct {
 }
 
 // waitQuiet waits until some peer holding r's segment is neither sending
-// us another segment, nor busy, nor holding an earlier segment whose
+// us two segments already, nor busy, nor holding an earlier segment whose
 // prefetch waits to ask a peer, while r's deadline leaves room for a
 // transfer and a CDN fetch after it. It reports whether one is.
 //
@@ -898,7 +927,7 @@ func (e *Engine) waitQuiet(s *swarm, r Request, t *transfer) bool {
 	for {
 		earlier := e.earlierQueued(s, r.Seq)
 		for _, p := range e.peerList() {
-			if p.has(h, r.Seq) && !p.downloading() && !p.isBusy() && !p.holdsAny(h, earlier) {
+			if p.has(h, r.Seq) && p.downloadCount() <= 1 && !p.isBusy() && !p.holdsAny(h, earlier) {
 				return true
 			}
 		}

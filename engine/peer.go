@@ -33,6 +33,9 @@ var (
 	// expected to deliver in time.
 	errNoQuietHolder = errors.New("engine: no holder free in time")
 	errNoPeerInTime  = errors.New("engine: no holder expected to deliver in time")
+	// A request queued behind another transfer from the same peer did not
+	// start before the CDN had to.
+	errQueuedTooLong = errors.New("engine: request queued behind another transfer too long")
 )
 
 // busyBackoff is how long a peer that answered "busy" is not asked again.
@@ -45,11 +48,29 @@ func (p *peer) isBusy() bool {
 	return time.Now().Before(p.busyUntil)
 }
 
-// downloading tells whether p is sending us a segment now.
-func (p *peer) downloading() bool {
+// downloadCount is how many segments we have asked p for and not got yet.
+func (p *peer) downloadCount() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.downloads) > 0
+	return len(p.downloads)
+}
+
+// inflightRemaining estimates the bytes p has still to send us of the
+// segments we asked it for: what they declared, or whole bytes each before
+// their first chunk.
+func (p *peer) inflightRemaining(whole int) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for id := range p.downloads {
+		got, total, _ := p.asm.Progress(id)
+		if total == 0 {
+			n += whole
+			continue
+		}
+		n += int(total) - int(got)
+	}
+	return n
 }
 
 // peer is one connected remote engine. Its reader goroutine decodes and
@@ -82,6 +103,9 @@ type peer struct {
 	rated     time.Time // when rate last learnt something
 	failures  int
 	closeErr  error
+	// uploadQueued: a request of p waits behind our upload to it (see
+	// queueUpload).
+	uploadQueued bool
 }
 
 // download is one segment being received from a peer.

@@ -37,33 +37,57 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		reject(peerwire.ReasonNotFound)
 		return
 	}
+	queued := false
 	select {
 	case e.uploads <- struct{}{}:
 	default:
-		e.cache.Unpin(key)
-		if nearest {
-			// It will ask again after busyBackoff: keep the uplink
-			// for it when this upload is over.
-			e.mu.Lock()
-			e.nearestRefused = p
-			e.mu.Unlock()
+		// The uplink is busy. A peer we are sending a segment to may have
+		// its next request wait behind that upload (see queueUpload).
+		if queued = p.queueUpload(); !queued {
+			e.cache.Unpin(key)
+			if nearest {
+				// It will ask again after busyBackoff: keep the uplink
+				// for it when this upload is over.
+				e.mu.Lock()
+				e.nearestRefused = p
+				e.mu.Unlock()
+			}
+			reject(peerwire.ReasonBusy)
+			return
 		}
-		reject(peerwire.ReasonBusy)
-		return
 	}
 	ctx, cancel := context.WithCancel(e.ctx)
 	p.mu.Lock()
 	p.uploads[r.ReqID] = cancel
 	p.mu.Unlock()
-	ok := e.spawn(func() {
-		defer func() {
-			cancel()
-			p.mu.Lock()
-			delete(p.uploads, r.ReqID)
-			p.mu.Unlock()
-			e.cache.Unpin(key)
+	acquired := !queued
+	release := func() {
+		cancel()
+		p.mu.Lock()
+		delete(p.uploads, r.ReqID)
+		if queued && !acquired {
+			p.uploadQueued = false
+		}
+		p.mu.Unlock()
+		e.cache.Unpin(key)
+		if acquired {
 			<-e.uploads
-		}()
+		}
+	}
+	ok := e.spawn(func() {
+		defer release()
+		if queued {
+			select {
+			case e.uploads <- struct{}{}:
+			case <-ctx.Done():
+				return
+			case <-p.done:
+				return
+			}
+			p.mu.Lock()
+			acquired, p.uploadQueued = true, false
+			p.mu.Unlock()
+		}
 		done := e.upload(ctx, p, r.ReqID, key)
 		e.mu.Lock()
 		refused := e.nearestRefused
@@ -77,10 +101,23 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		}
 	})
 	if !ok {
-		cancel()
-		e.cache.Unpin(key)
-		<-e.uploads
+		release()
 	}
+}
+
+// queueUpload reserves p's place behind the upload under way to it, if
+// there is one and no other request of p waits: the peer a viewer feeds
+// asks for its next segment while the last one is still arriving, and the
+// uplink goes on to it without the round trip of a "busy" answer and a new
+// request in between. It reports whether the place was free.
+func (p *peer) queueUpload() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.uploads) == 0 || p.uploadQueued {
+		return false
+	}
+	p.uploadQueued = true
+	return true
 }
 
 // cacheReader reads one cached segment for the chunker.
