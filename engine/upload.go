@@ -291,17 +291,16 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 // upload waits for the link's buffer to drain (from above the high-water
 // mark to the low-water mark), the bytes drained over the wait are a sample
 // of what the path carries; uploads are then paced at uplinkShare of the
-// estimate: bursts are smoothed to the rate the path has shown, and the
-// buffer stays below the high-water mark. (At 85 % of it, a viewer fed by one
-// data channel on the shaped browser benchmark's thin uplinks got its
-// segments at about real time, and any hiccup sent one to the CDN; at the
-// full estimate, with the next request waiting behind the upload
-// (queueUpload), the P2P share rose by about 4 points with no stall:
-// docs/benchmark.md.) Paced uploads no longer fill the buffer, so every uplinkProbe
-// one upload runs at uplinkProbeGain times the estimate: if the buffer
-// still never fills, the path carried it and the estimate grows by that
-// much (a faster uplink is learnt step by step, without a full-rate burst
-// that would stall the viewer's own downloads).
+// estimate, which smooths bursts to the rate the path has shown. (At 85 %
+// of it, a viewer fed by one data channel on the shaped browser
+// benchmark's thin uplinks got its segments at about real time, and any
+// hiccup sent one to the CDN; at the full estimate, with the next request
+// waiting behind the upload (queueUpload), the P2P share rose by about 4
+// points with no stall: docs/benchmark.md.) Paced uploads seldom fill the
+// buffer, so every uplinkProbe one upload runs at uplinkProbeGain times the
+// estimate: if the buffer still never fills, the path carried it and the
+// estimate grows by that much (a faster uplink is learnt step by step,
+// without a full-rate burst that would stall the viewer's own downloads).
 const (
 	uplinkShare     = 1.0
 	uplinkProbe     = 10 * time.Second
