@@ -271,48 +271,77 @@ func TestUploadsArePacedAtTheMeasuredUplink(t *testing.T) {
 		a, b := h.seederAndJoiner(3, 60*time.Second)
 		events, stop := a.Subscribe(64)
 		defer stop()
-		// sendRate loads seq and returns the rate at which the uploader
-		// sent it (bytes/s), from its upload event: the requester's random
-		// wait and the segments' differing sizes are left out.
-		sendRate := func(seq int) float64 {
-			if r := h.load(b, seq, 60*time.Second); r.Source != engine.SourcePeer {
-				t.Fatalf("segment %d from %v, want a peer", seq, r.Source)
-			}
+		// send loads seq and returns the rate at which the uploader sent it
+		// (bytes/s), from its upload event (the requester's random wait and
+		// the segments' differing sizes are left out), and the most the
+		// link held queued meanwhile.
+		send := func(seq int) (float64, int) {
+			queued := h.loadWatchingQueue(b, seq)
 			for {
 				select {
 				case ev := <-events:
 					if ev.Kind == engine.EventUpload && ev.Key.Seq == uint64(seq) {
-						return float64(ev.Bytes) / ev.Duration.Seconds()
+						return float64(ev.Bytes) / ev.Duration.Seconds(), queued
 					}
 				case <-time.After(time.Second):
 					t.Fatalf("no upload event for segment %d", seq)
 				}
 			}
 		}
-		first := sendRate(0) // unpaced: learns the uplink
+		first, firstQueued := send(0) // unpaced: learns the uplink
 		est := a.UplinkEstimate()
 		if est < 0.8*bw || est > 1.2*bw {
 			t.Fatalf("uplink estimate %.0f B/s, want about %d", est, bw)
 		}
-		// Unpaced, the sender is done once the last bytes are in the
-		// link's buffer (above the link's rate); paced, at the estimate
-		// (plus the bucket's first 64 KiB).
-		paced := sendRate(1)
-		if paced > 1.1*est || paced < 0.95*est || paced >= first {
-			t.Fatalf("second upload sent at %.0f B/s, first at %.0f, estimate %.0f: want it paced at the estimate", paced, first, est)
+		// Paced at the estimate (plus the bucket's first 64 KiB), an upload
+		// sends at about the link's rate, as the unpaced one did (its last
+		// bytes were still in the buffer when it ended), but keeps little
+		// queued instead of filling the buffer to the high-water mark.
+		paced, pacedQueued := send(1)
+		if paced > 1.1*est || paced < 0.95*est || pacedQueued >= firstQueued {
+			t.Fatalf("second upload sent at %.0f B/s with up to %d B queued, first up to %d B queued, estimate %.0f: want it paced at the estimate",
+				paced, pacedQueued, firstQueued, est)
 		}
 		time.Sleep(10 * time.Second) // the next upload probes at 1.25x the estimate
-		probe := sendRate(2)
-		if probe <= paced {
-			t.Fatalf("probe upload sent at %.0f B/s, paced %.0f: want it faster", probe, paced)
+		probe, probeQueued := send(2)
+		if probeQueued <= pacedQueued {
+			t.Fatalf("probe upload kept up to %d B queued, paced %d: want more (sent above the link's rate)", probeQueued, pacedQueued)
 		}
 		// The probe ran above the link's rate and filled the buffer, so the
 		// estimate stayed near the link rate instead of growing by 25 %.
 		if e2 := a.UplinkEstimate(); e2 > 1.15*bw {
 			t.Fatalf("estimate after a probe above the link rate %.0f B/s, want about %d", e2, bw)
 		}
-		t.Logf("send rates at 1 MiB/s: first %.0f, paced %.0f, probe %.0f B/s; estimate %.0f -> %.0f B/s", first, paced, probe, est, a.UplinkEstimate())
+		t.Logf("send rates at 1 MiB/s: first %.0f, paced %.0f, probe %.0f B/s; most queued %d, %d, %d B; estimate %.0f -> %.0f B/s",
+			first, paced, probe, firstQueued, pacedQueued, probeQueued, est, a.UplinkEstimate())
 	})
+}
+
+// loadWatchingQueue loads seq on e from a peer and returns the most any
+// link held queued meanwhile.
+func (h *harness) loadWatchingQueue(e *engine.Engine, seq int) int {
+	h.t.Helper()
+	done := make(chan struct{})
+	most := make(chan int)
+	go func() {
+		m := 0
+		for {
+			for _, l := range h.net.Links() {
+				m = max(m, l.BufferedAmount())
+			}
+			select {
+			case <-done:
+				most <- m
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	if r := h.load(e, seq, 60*time.Second); r.Source != engine.SourcePeer {
+		h.t.Fatalf("segment %d from %v, want a peer", seq, r.Source)
+	}
+	close(done)
+	return <-most
 }
 
 // An upload keeps about half a second of the measured uplink queued in the
@@ -324,31 +353,7 @@ func TestThinUplinkKeepsLessQueued(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{Bandwidth: bw}, 4, 600<<10)
 		defer h.close()
 		a, b := h.seederAndJoiner(3, 60*time.Second)
-		// maxQueued loads seq on b and returns the most a's side of the
-		// link held queued meanwhile.
-		maxQueued := func(seq int) int {
-			done := make(chan struct{})
-			most := make(chan int)
-			go func() {
-				m := 0
-				for {
-					for _, l := range h.net.Links() {
-						m = max(m, l.BufferedAmount())
-					}
-					select {
-					case <-done:
-						most <- m
-						return
-					case <-time.After(5 * time.Millisecond):
-					}
-				}
-			}()
-			if r := h.load(b, seq, 60*time.Second); r.Source != engine.SourcePeer {
-				t.Fatalf("segment %d from %v, want a peer", seq, r.Source)
-			}
-			close(done)
-			return <-most
-		}
+		maxQueued := func(seq int) int { return h.loadWatchingQueue(b, seq) }
 		first := maxQueued(0) // unmeasured: up to HighWaterMark
 		if a.UplinkEstimate() == 0 {
 			t.Fatal("the first upload did not measure the uplink")
