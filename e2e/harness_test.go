@@ -270,20 +270,30 @@ type originStats struct {
 }
 
 func getOrigin(s *site) (*originStats, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(s.base + "/demo/origin")
+	body, _, err := httpGet(s.base + "/demo/origin")
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("GET /demo/origin: %s", resp.Status)
-	}
 	var o originStats
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<16)).Decode(&o); err != nil {
+	if err := json.Unmarshal([]byte(body), &o); err != nil {
 		return nil, fmt.Errorf("GET /demo/origin: %w", err)
 	}
 	return &o, nil
+}
+
+// httpGet returns the body (up to 1 MiB) and header of a 200 response.
+func httpGet(u string) (string, http.Header, error) {
+	c := &http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(u)
+	if err != nil {
+		return "", nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return "", nil, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return string(b), resp.Header, err
 }
 
 // ---------------------------------------------------------------------------

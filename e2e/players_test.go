@@ -5,8 +5,6 @@ package e2e
 import (
 	"bufio"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -137,21 +135,6 @@ func alignLiveJoin(t *testing.T, s *site) {
 	wait := (liveJoinAge - age + seg) % seg
 	t.Logf("live window began %.0f ms ago: viewers start in %.0f ms", age.Seconds()*1000, wait.Seconds()*1000)
 	time.Sleep(wait)
-}
-
-// httpGet returns the body (up to 1 MiB) and header of a 200 response.
-func httpGet(u string) (string, http.Header, error) {
-	c := &http.Client{Timeout: 5 * time.Second}
-	resp, err := c.Get(u)
-	if err != nil {
-		return "", nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return "", nil, fmt.Errorf("GET %s: %s", u, resp.Status)
-	}
-	b, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return string(b), resp.Header, err
 }
 
 // liveJoinAge is how far into a segment the first viewer's browser starts:

@@ -323,11 +323,12 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 			}
 			earlier := e.earlierQueued(s, r.Seq)
 			for _, p := range e.peerList() {
-				if n := p.downloadCount(); n > 0 || p.holdsAny(s.hash, earlier) {
+				n, holdsEarlier := p.downloadCount(), p.holdsAny(s.hash, earlier)
+				if n > 0 || holdsEarlier {
 					skip[p.id] = true
-					if n == 1 && !p.holdsAny(s.hash, earlier) && !tried[p.id] {
-						sending = append(sending, p)
-					}
+				}
+				if n == 1 && !holdsEarlier && !tried[p.id] {
+					sending = append(sending, p)
 				}
 			}
 		}
@@ -639,7 +640,10 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 	key, deadline := r.key(), r.Deadline
 	// The first byte may take at most half the slack before the CDN
 	// reserve, and never more than the configured first-byte timeout.
-	firstByteLimit := min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
+	limitFirstByte := func() time.Duration {
+		return min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
+	}
+	firstByteLimit := limitFirstByte()
 	// A request to a peer sending us another segment waits behind it
 	// (queueUpload): the first-byte clock starts when that one ends.
 	behind := p.downloadCount() > 0
@@ -699,7 +703,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 					continue
 				}
 				behind, start = false, time.Now()
-				firstByteLimit = min(e.cfg.firstByteTimeout, max(200*time.Millisecond, (time.Until(deadline)-e.cdnTime(r, size))/2))
+				firstByteLimit = limitFirstByte()
 				continue
 			}
 			if got == 0 {

@@ -163,16 +163,19 @@ function state() {
 /**
  * How long the live window had existed when the page loaded its first live
  * media playlist, from the demo server's Server-Timing "live-window" (null
- * without one). A player that loads the playlist just after the window
- * moves starts about a segment nearer the live edge than one that loads it
- * just before, whatever delivers the segments: the e2e tests subtract it
- * before comparing latencies.
+ * without one). A player that loads the playlist in the last moments before
+ * the window moves starts a segment further from the live edge than one
+ * that loads it earlier, whatever delivers the segments: the e2e tests time
+ * their viewers' joins away from that moment and report this to show it.
+ * Found once, it is kept (the page's resource timings are not scanned again).
  */
+let windowAge = null;
 function liveWindowAge() {
+  if (windowAge !== null) return windowAge;
   if (!("performance" in window) || typeof performance.getEntriesByType !== "function") return null;
   for (const entry of performance.getEntriesByType("resource")) {
     for (const t of entry.serverTiming || []) {
-      if (t.name === "live-window") return Math.round(t.duration) / 1000;
+      if (t.name === "live-window") return (windowAge = Math.round(t.duration) / 1000);
     }
   }
   return null;
