@@ -251,10 +251,8 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 		}
 	}
 	if len(r.TTFFs) > 0 {
-		s := slices.Clone(r.TTFFs)
-		slices.Sort(s)
-		r.TTFFMedianMs = s[len(s)/2]
-		r.TTFFMaxMs = s[len(s)-1]
+		r.TTFFMedianMs = medianOf(r.TTFFs)
+		r.TTFFMaxMs = slices.Max(r.TTFFs)
 	}
 	return r
 }
@@ -351,11 +349,24 @@ func median(runs []armRun, arm string, f func(armRun) float64) float64 {
 			v = append(v, f(r))
 		}
 	}
+	return medianOf(v)
+}
+
+// medianOf is the median of v: the middle value, or the mean of the two
+// middle ones when len(v) is even (NaN for none). With four viewers, taking
+// the upper of the two middle values instead would report the third
+// fastest first frame as the median.
+func medianOf(v []float64) float64 {
 	if len(v) == 0 {
 		return math.NaN()
 	}
-	slices.Sort(v)
-	return v[len(v)/2]
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // vodSpec is scenario 1: four viewers of the 60 s VOD sample, 4 s apart,
@@ -410,13 +421,12 @@ func spread(v []float64, format string) string {
 	if len(v) == 0 {
 		return "-"
 	}
-	s := slices.Clone(v)
-	slices.Sort(s)
-	med := fmt.Sprintf(format, s[len(s)/2])
-	if len(s) == 1 || s[0] == s[len(s)-1] {
+	med := fmt.Sprintf(format, medianOf(v))
+	lo, hi := slices.Min(v), slices.Max(v)
+	if lo == hi {
 		return med
 	}
-	return med + " [" + fmt.Sprintf(format, s[0]) + ".." + fmt.Sprintf(format, s[len(s)-1]) + "]"
+	return med + " [" + fmt.Sprintf(format, lo) + ".." + fmt.Sprintf(format, hi) + "]"
 }
 
 // startBTTracker runs e2e/tools/bt-tracker.mjs (npm bittorrent-tracker) on

@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"context"
+	"math"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -142,7 +143,7 @@ func summarizeUplinks(samples map[string][]tbfSample, capKbit float64) uplinkSta
 		return st
 	}
 	slices.Sort(rates)
-	st.P50Kbit = rates[len(rates)/2]
+	st.P50Kbit = medianOf(rates)
 	st.P90Kbit = rates[len(rates)*9/10]
 	st.Queued = float64(queued) / float64(len(rates))
 	return st
@@ -173,7 +174,28 @@ qdisc tbf 10: parent 1:1 rate 2580Kbit burst 3224b lat 100ms
 		"a": {{at: at(0)}, {at: at(1), sent: 125000}, {at: at(2), sent: 325000, backlog: 20000, dropped: 3}},
 		"b": {{at: at(0)}, {at: at(1), sent: 1000}},
 	}, 2000)
-	if st.Windows != 2 || st.P50Kbit != 1600 || st.P90Kbit != 1600 || st.Queued != 0.5 || st.Drops != 3 {
+	if st.Windows != 2 || st.P50Kbit != 1300 || st.P90Kbit != 1600 || st.Queued != 0.5 || st.Drops != 3 {
 		t.Fatalf("summarizeUplinks = %+v", st)
+	}
+}
+
+func TestMedianOf(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{5}, 5},
+		{[]float64{550, 317, 356, 327}, 341.5}, // four viewers: between the middle two
+		{[]float64{3, 1, 2}, 2},
+	} {
+		if got := medianOf(c.in); got != c.want {
+			t.Errorf("medianOf(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+	if !math.IsNaN(medianOf(nil)) {
+		t.Error("medianOf(nil) is not NaN")
+	}
+	if got := spread([]float64{4, 1, 2, 3}, "%.1f"); got != "2.5 [1.0..4.0]" {
+		t.Errorf("spread = %q", got)
 	}
 }
