@@ -470,6 +470,93 @@ func TestSlowPeerAbandonedMidTransfer(t *testing.T) {
 	})
 }
 
+// A peer that stops sending in the middle of a transfer is given up on
+// after peerSilence, not at the deadline: the CDN then fetches the rest
+// with the deadline still far, instead of in the reserve kept for it.
+func TestSilentPeerAbandonedBeforeTheDeadline(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 100 << 10}, 5, 1<<20)
+		defer h.close()
+		b := h.slowPair()
+		// 1 MiB at 100 KiB/s takes ~10 s, well within the deadline; after
+		// 1 s the link stops delivering, as a data channel backing off.
+		go func() {
+			time.Sleep(time.Second)
+			for _, l := range h.net.Links() {
+				l.Stall(true)
+			}
+		}()
+		start := time.Now()
+		deadline := start.Add(20 * time.Second)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		took := time.Since(start)
+		if !bytes.Equal(res.Data, h.files[h.urls[0]]) {
+			t.Fatal("spliced segment has the wrong bytes")
+		}
+		if res.Source != engine.SourcePeer || res.TailBytes <= 0 || res.TailBytes >= len(res.Data) {
+			t.Fatalf("source %v with a tail of %d of %d bytes, want the peer's head and the CDN's tail", res.Source, res.TailBytes, len(res.Data))
+		}
+		// 1 s of sending, 2 s of silence, a watch period and the CDN.
+		if took > 4*time.Second {
+			t.Fatalf("the silent peer was given up on %v after the request, want within ~3 s (the deadline was 20 s away)", took)
+		}
+		if st := b.Stats(); st.PeerFallbacks != 1 || st.SplicedSegments != 1 {
+			t.Fatalf("fallbacks %d, spliced %d; want 1, 1", st.PeerFallbacks, st.SplicedSegments)
+		}
+		t.Logf("peer silent after 1 s: spliced after %v, %d of %d bytes from the CDN", took, res.TailBytes, len(res.Data))
+	})
+}
+
+// A prefetch waiting for a peer's first byte, for a need far ahead, gives
+// up as soon as a Load needing the segment sooner leaves only the CDN's
+// reserve, not at its own first-byte limit: the Load gets the segment from
+// the CDN in time.
+func TestFirstByteWaitEndsAtTheLoadsReserve(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 4 << 20}, 3, 200<<10)
+		defer h.close()
+		h.cdn.SetLatency(400 * time.Millisecond)
+		a, b := h.engine(), h.engine()
+		h.load(a, 0, 10*time.Second)
+		h.load(a, 1, 10*time.Second)
+		h.load(b, 2, 10*time.Second)
+		h.connect(1)
+		h.loadFromPeer(b, 0, a)
+		// a's uplink stops: no first byte will come.
+		for _, l := range h.net.Links() {
+			l.Stall(true)
+		}
+		// Segment 0 again (from the cache), with segment 1 due in 20 s:
+		// its prefetch asks a, and waits up to the first-byte limit (2 s).
+		r := h.req(0, 10*time.Second)
+		r.Upcoming = []engine.Request{h.req(1, 20*time.Second)}
+		if _, err := b.Load(context.Background(), r); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		// Then the player wants segment 1 in 2.3 s, of which the CDN
+		// reserve (the 0.45 s b timed for segment 2, plus 1 s) leaves
+		// about 0.85 s.
+		start := time.Now()
+		deadline := start.Add(2300 * time.Millisecond)
+		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 1, URL: h.urls[1], Deadline: deadline})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Source != engine.SourceCDN || !bytes.Equal(res.Data, h.files[h.urls[1]]) {
+			t.Fatalf("segment 1 from %v, want the cdn", res.Source)
+		}
+		spare := time.Until(deadline)
+		if spare < 500*time.Millisecond {
+			t.Fatalf("segment 1 came %v before its deadline (%v after the Load), want the first-byte wait cut at the reserve", spare, time.Since(start))
+		}
+		t.Logf("first-byte wait cut for a sooner Load: segment 1 %v before its deadline", spare)
+	})
+}
+
 // A Load that finds its segment being prefetched for a later need waits
 // for that transfer, which then works to the Load's sooner deadline: the
 // CDN sends only what the peer cannot in time, once.

@@ -432,6 +432,13 @@ func (e *Engine) sizeHint(r Request) int {
 	return 1 << 20
 }
 
+// peerSilence is how long a peer may send nothing in the middle of a
+// transfer before the rest is fetched from the CDN (the bytes it sent are
+// kept: splice). A chunk is 16 KiB, a few tenths of a second on the
+// slowest links peers serve; a pause of seconds is a link that has stalled
+// (p2p-media-loader gives up on a peer after 2 s without bytes, too).
+const peerSilence = 2 * time.Second
+
 // cdnSafety is the least time added to the CDN's expected fetch time when
 // keeping a reserve for a fallback. It covers more than the network: the
 // engine runs on the page's event loop, and a busy device delays a fetch's
@@ -655,6 +662,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 		asked()
 	}
 	var firstByte time.Duration
+	var lastByte time.Time // when the latest chunk arrived
 	const watchEvery = 100 * time.Millisecond
 	ticker := time.NewTicker(watchEvery)
 	defer ticker.Stop()
@@ -686,6 +694,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 		case res := <-d.result:
 			return complete(res)
 		case <-d.progress:
+			lastByte = time.Now()
 			if firstByte == 0 {
 				firstByte = time.Since(start)
 			}
@@ -707,7 +716,11 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 				continue
 			}
 			if got == 0 {
-				if elapsed > firstByteLimit {
+				// The wait for the first byte ends at its limit, or
+				// sooner if a Load needing the segment sooner (t.by) has
+				// brought the deadline so close that the whole segment
+				// must come from the CDN now.
+				if elapsed > firstByteLimit || time.Until(deadline)-watchEvery < e.cdnTime(r, size) {
 					return fail(errors.New("no first byte in time"))
 				}
 				continue
@@ -719,7 +732,13 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			// look: the bytes it sends are kept (splice), so a peer that
 			// will not make it delivers as much as it can, and the CDN
 			// only the rest, just in time.
-			if time.Until(deadline)-watchEvery < e.cdnTime(r, missing) {
+			// A peer silent for peerSilence mid-transfer is given up on
+			// at once, however far the deadline: its link has stalled
+			// (a data channel backing off after losses, a peer whose page
+			// froze), and waiting for the deadline would leave the CDN
+			// only the reserve, which a busy device may need all of.
+			silent := !lastByte.IsZero() && time.Since(lastByte) >= peerSilence
+			if silent || time.Until(deadline)-watchEvery < e.cdnTime(r, missing) {
 				// Slow, not dead: the peer's speed so far is learnt, so
 				// that it is asked again only when a deadline allows,
 				// and the link is kept (it may be the only holder).
@@ -733,7 +752,11 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 					}
 				}
 				p.slow(int(got), firstByte, firstByte+time.Duration(float64(got)/rate*float64(time.Second)))
-				return peerGot{data: head, firstByte: firstByte, total: declared}, errors.Join(ErrPeerFailed, errFellBehind)
+				reason := errFellBehind
+				if silent {
+					reason = errPeerSilent
+				}
+				return peerGot{data: head, firstByte: firstByte, total: declared}, errors.Join(ErrPeerFailed, reason)
 			}
 		case <-ctx.Done():
 			p.cancelDownload(id)

@@ -28,6 +28,7 @@ var (
 	errSlowPeer    = errors.New("engine: peer failed too many transfers")
 	errPeerBusy    = errors.New("engine: peer is busy uploading")
 	errFellBehind  = errors.New("engine: peer transfer falling behind its deadline")
+	errPeerSilent  = errors.New("engine: peer stopped sending mid-transfer")
 	// Why a prefetch asked no peer: every holder was sending us something
 	// else (or busy) until the deadline left no room, or none of them was
 	// expected to deliver in time.
