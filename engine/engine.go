@@ -501,6 +501,15 @@ func (e *Engine) tick(now time.Time) {
 	}
 }
 
+// announceSoon has swarm h announced at the next tick when it lacks peers.
+func (e *Engine) announceSoon(h InfoHash) {
+	e.mu.Lock()
+	if s := e.swarms[h]; s != nil {
+		s.lastAnnounce = time.Time{}
+	}
+	e.mu.Unlock()
+}
+
 // evicted forgets a segment's origin and tells peers it is gone.
 func (e *Engine) evicted(k segmentcache.Key) {
 	e.mu.Lock()

@@ -653,10 +653,18 @@ func TestLinkWithoutHandshakeIsDroppedNotBanned(t *testing.T) {
 		a, b := h.engine(), h.engine()
 		h.load(a, 0, 10*time.Second)
 		h.load(b, 1, 10*time.Second)
+		start := time.Now()
 		h.connect(1)
 		if n := len(h.net.Links()); n < 4 {
 			t.Fatalf("%d link ends: the pair did not connect again after the broken link", n)
 		}
+		// The side that dropped the link announces again at once, not
+		// after the reannounce period (10 s): a joiner's first link may be
+		// its only source.
+		if took := time.Since(start); took > 4*time.Second {
+			t.Fatalf("the pair connected again %v after the first announce, want within a few seconds", took)
+		}
+		t.Logf("connected again %v after the first announce", time.Since(start))
 		for i, e := range h.engines {
 			if st := e.Stats(); st.BannedPeers != 0 {
 				t.Fatalf("engine %d banned %d peers", i, st.BannedPeers)

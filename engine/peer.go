@@ -266,8 +266,12 @@ func (p *peer) readLoop() {
 		if err := p.handle(msg); err != nil {
 			if errors.Is(err, errNoHandshake) {
 				// A link that lost its start, not a hostile peer: drop it
-				// without a ban, so that the pair can connect again.
+				// without a ban, and announce again at the next tick (not
+				// after the reannounce period), so that the pair connects
+				// again within a second or two: a joiner's first link may
+				// be its only source.
 				p.close(err)
+				p.e.announceSoon(p.swarm)
 				return
 			}
 			p.ban(err)
@@ -289,7 +293,7 @@ func (p *peer) handle(msg peerwire.Message) error {
 		return nil
 	}
 	if !greeted {
-		return errNoHandshake
+		return errors.Join(errNoHandshake, errors.New("its first message was a "+msg.Type().String()))
 	}
 	switch m := msg.(type) {
 	case *peerwire.Have:
