@@ -81,6 +81,20 @@ func (h *harness) load(e *engine.Engine, seq int, ahead time.Duration) engine.Re
 	return res
 }
 
+// loadBy loads seq on e with the given deadline and fails unless the bytes
+// are the segment's.
+func (h *harness) loadBy(e *engine.Engine, seq int, deadline time.Time) engine.Result {
+	h.t.Helper()
+	res, err := e.Load(context.Background(), engine.Request{Swarm: swarm, Seq: uint64(seq), URL: h.urls[seq], Deadline: deadline})
+	if err != nil {
+		h.t.Fatalf("load %d: %v", seq, err)
+	}
+	if !bytes.Equal(res.Data, h.files[h.urls[seq]]) {
+		h.t.Fatalf("load %d: wrong bytes (source %v)", seq, res.Source)
+	}
+	return res
+}
+
 // loadFromPeer loads seq on e with a 10 s deadline and fails unless the
 // bytes came from peer want.
 func (h *harness) loadFromPeer(e *engine.Engine, seq int, want *engine.Engine) {
@@ -377,16 +391,11 @@ func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 		h.load(b, 1, 10*time.Second)
 		h.connect(1)
 		// a's side of the link stops delivering, as a vanished peer.
-		for _, l := range h.net.Links() {
-			l.Stall(true)
-		}
+		h.stallLinks()
 		start := time.Now()
 		deadline := start.Add(6 * time.Second)
-		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Source != engine.SourceCDN || !bytes.Equal(res.Data, h.files[h.urls[0]]) {
+		res := h.loadBy(b, 0, deadline)
+		if res.Source != engine.SourceCDN {
 			t.Fatalf("got %v", res.Source)
 		}
 		if spare := time.Until(deadline); spare < time.Second {
@@ -397,6 +406,14 @@ func TestStalledPeerFallsBackToCDNInTime(t *testing.T) {
 			t.Fatalf("fallbacks = %d", st.PeerFallbacks)
 		}
 	})
+}
+
+// stallLinks makes every link stop delivering, as a vanished peer or a
+// data channel backing off.
+func (h *harness) stallLinks() {
+	for _, l := range h.net.Links() {
+		l.Stall(true)
+	}
 }
 
 // slowPair makes engine a, which loads segments 0-3, and engine b, which
@@ -482,20 +499,12 @@ func TestSilentPeerAbandonedBeforeTheDeadline(t *testing.T) {
 		// 1 s the link stops delivering, as a data channel backing off.
 		go func() {
 			time.Sleep(time.Second)
-			for _, l := range h.net.Links() {
-				l.Stall(true)
-			}
+			h.stallLinks()
 		}()
 		start := time.Now()
 		deadline := start.Add(20 * time.Second)
-		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 0, URL: h.urls[0], Deadline: deadline})
-		if err != nil {
-			t.Fatal(err)
-		}
+		res := h.loadBy(b, 0, deadline)
 		took := time.Since(start)
-		if !bytes.Equal(res.Data, h.files[h.urls[0]]) {
-			t.Fatal("spliced segment has the wrong bytes")
-		}
 		if res.Source != engine.SourcePeer || res.TailBytes <= 0 || res.TailBytes >= len(res.Data) {
 			t.Fatalf("source %v with a tail of %d of %d bytes, want the peer's head and the CDN's tail", res.Source, res.TailBytes, len(res.Data))
 		}
@@ -526,9 +535,7 @@ func TestFirstByteWaitEndsAtTheLoadsReserve(t *testing.T) {
 		h.connect(1)
 		h.loadFromPeer(b, 0, a)
 		// a's uplink stops: no first byte will come.
-		for _, l := range h.net.Links() {
-			l.Stall(true)
-		}
+		h.stallLinks()
 		// Segment 0 again (from the cache), with segment 1 due in 20 s:
 		// its prefetch asks a, and waits up to the first-byte limit (2 s).
 		r := h.req(0, 10*time.Second)
@@ -542,11 +549,8 @@ func TestFirstByteWaitEndsAtTheLoadsReserve(t *testing.T) {
 		// about 0.85 s.
 		start := time.Now()
 		deadline := start.Add(2300 * time.Millisecond)
-		res, err := b.Load(context.Background(), engine.Request{Swarm: swarm, Seq: 1, URL: h.urls[1], Deadline: deadline})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Source != engine.SourceCDN || !bytes.Equal(res.Data, h.files[h.urls[1]]) {
+		res := h.loadBy(b, 1, deadline)
+		if res.Source != engine.SourceCDN {
 			t.Fatalf("segment 1 from %v, want the cdn", res.Source)
 		}
 		spare := time.Until(deadline)
