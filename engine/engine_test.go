@@ -71,14 +71,7 @@ func (h *harness) req(seq int, ahead time.Duration) engine.Request {
 
 func (h *harness) load(e *engine.Engine, seq int, ahead time.Duration) engine.Result {
 	h.t.Helper()
-	res, err := e.Load(context.Background(), h.req(seq, ahead))
-	if err != nil {
-		h.t.Fatalf("load %d: %v", seq, err)
-	}
-	if !bytes.Equal(res.Data, h.files[h.urls[seq]]) {
-		h.t.Fatalf("load %d: wrong bytes (source %v)", seq, res.Source)
-	}
-	return res
+	return h.loadBy(e, seq, time.Now().Add(ahead))
 }
 
 // loadBy loads seq on e with the given deadline and fails unless the bytes

@@ -664,6 +664,10 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 	var firstByte time.Duration
 	var lastByte time.Time // when the latest chunk arrived
 	const watchEvery = 100 * time.Millisecond
+	// cdnMustStart tells whether the CDN must start on n missing bytes
+	// now: were the peer to stop by the next look, the deadline would
+	// leave less than the CDN's reserve for them.
+	cdnMustStart := func(n int) bool { return time.Until(deadline)-watchEvery < e.cdnTime(r, n) }
 	ticker := time.NewTicker(watchEvery)
 	defer ticker.Stop()
 	fail := func(reason error) (peerGot, error) {
@@ -705,7 +709,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			if got == 0 && behind {
 				if p.downloadCount() > 1 {
 					// Still queued behind the transfer before it.
-					if time.Until(deadline)-watchEvery < e.cdnTime(r, size) {
+					if cdnMustStart(size) {
 						p.cancelDownload(id)
 						return peerGot{}, errors.Join(ErrPeerFailed, errQueuedTooLong)
 					}
@@ -720,7 +724,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 				// sooner if a Load needing the segment sooner (t.by) has
 				// brought the deadline so close that the whole segment
 				// must come from the CDN now.
-				if elapsed > firstByteLimit || time.Until(deadline)-watchEvery < e.cdnTime(r, size) {
+				if elapsed > firstByteLimit || cdnMustStart(size) {
 					return fail(errors.New("no first byte in time"))
 				}
 				continue
@@ -738,7 +742,7 @@ func (e *Engine) fromPeer(ctx context.Context, p *peer, r Request, size int, ask
 			// froze), and waiting for the deadline would leave the CDN
 			// only the reserve, which a busy device may need all of.
 			silent := !lastByte.IsZero() && time.Since(lastByte) >= peerSilence
-			if silent || time.Until(deadline)-watchEvery < e.cdnTime(r, missing) {
+			if silent || cdnMustStart(missing) {
 				// Slow, not dead: the peer's speed so far is learnt, so
 				// that it is asked again only when a deadline allows,
 				// and the link is kept (it may be the only holder).
