@@ -1117,6 +1117,47 @@ func TestNextRequestWaitsBehindTheUpload(t *testing.T) {
 	})
 }
 
+// A holder that has been feeding a viewer keeps feeding it when a viewer
+// behind, reading ahead, asks for the same segments: the requests of the
+// one behind, each waiting behind the upload before, no longer keep the
+// uplink from the viewer it was feeding (fedMemory).
+func TestFedPeerGetsItsHolderBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 MiB segments at 1 MiB/s: an upload takes about a second.
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 10, 1<<20)
+		defer h.close()
+		es := h.swarmOf(firstN(10), firstN(4), []int{0})
+		front, mid, back := es[0], es[1], es[2]
+		// The front feeds mid 4 and 5; it is the only holder of 6 to 9.
+		h.loadFromPeer(mid, 4, front)
+		h.loadFromPeer(mid, 5, front)
+		// Once the front no longer keeps its uplink for mid (keepUplinkFor),
+		// back reads ahead from it: 6, then 7, 8 and 9 prefetched, each
+		// request waiting behind the upload before.
+		time.Sleep(1500 * time.Millisecond)
+		r := h.req(6, 30*time.Second)
+		for seq := 7; seq <= 9; seq++ {
+			r.Upcoming = append(r.Upcoming, h.req(seq, time.Duration(30+2*(seq-6))*time.Second))
+		}
+		backDone := make(chan engine.Result, 1)
+		go func() {
+			res, err := back.Load(context.Background(), r)
+			if err != nil {
+				t.Errorf("back's load 6: %v", err)
+			}
+			backDone <- res
+		}()
+		// Mid wants 7 while the front sends 6 to back; the deadline leaves
+		// room to wait for one upload, not for back's four.
+		time.Sleep(300 * time.Millisecond)
+		got := h.load(mid, 7, 5*time.Second)
+		if got.Source != engine.SourcePeer || got.Peer != front.PeerID() {
+			t.Fatalf("mid's segment 7 from %v (peer %v), want the front, which was feeding it", got.Source, got.Peer)
+		}
+		<-backDone
+	})
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"math"
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
@@ -87,6 +88,12 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 			p.mu.Lock()
 			acquired, p.uploadQueued = true, false
 			p.mu.Unlock()
+			// While this request waited, the uplink may have been
+			// promised to a peer we have been feeding longer.
+			if e.keptFrom(p, s.hash, e.nearestHolder(p, s, r.Seq)) {
+				reject(peerwire.ReasonBusy)
+				return
+			}
 		}
 		done := e.upload(ctx, p, r.ReqID, key)
 		e.mu.Lock()
@@ -94,6 +101,10 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		e.nearestRefused = nil
 		e.mu.Unlock()
 		switch {
+		case refused != nil && refused != p && refused.fedScore() > p.fedScore():
+			// The peer refused is the one we have been feeding: it gets
+			// the uplink back (see fedMemory).
+			e.keepUplink(refused, 2*busyBackoff)
 		case done && nearest:
 			e.keepUplink(p, keepUplinkFor)
 		case refused != nil:
@@ -179,10 +190,12 @@ func (e *Engine) nearestHolder(p *peer, s *swarm, seq uint64) bool {
 // keptFrom tells whether p's request is refused because the uplink is kept
 // for another peer: while it is, requests that a holder nearer to the
 // requester could serve are refused (nearest false), and so are those of
-// peers behind the one it is kept for. That one is behind us and ahead of
-// p: it will want the segment before p does, and p can get it there. A
-// viewer whose only source we are is thus not crowded out by those behind
-// it, which have it as a source too.
+// peers we have fed less of late (fedMemory) or, as much, that are behind
+// the one it is kept for. That one is, in a chain of viewers each feeding
+// the next, the one behind us and ahead of p: it will want the segment
+// before p does, and p can get it there. A viewer whose only source we are
+// is thus not crowded out by those behind it, which have it as a source
+// too.
 func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 	e.mu.Lock()
 	q, kept := e.keptFor, time.Now().Before(e.keptUntil)
@@ -201,9 +214,50 @@ func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 		return false
 	default:
 	}
+	if qFed, pFed := q.fedScore(), p.fedScore(); qFed != pFed {
+		return qFed > pFed
+	}
 	qFront, qOK := q.front(h)
 	pFront, pOK := p.front(h)
 	return qOK && (!pOK || qFront > pFront)
+}
+
+// fedMemory is how long the bytes uploaded to a peer count towards
+// keeping our uplink for it (fedScore: they count e^(-age/fedMemory)).
+//
+// A viewer fed by one holder gets its segments at not much above real
+// time over one data channel (docs/benchmark.md). When it falls behind
+// once — one segment from the CDN — a viewer behind it that reads ahead
+// asks the same holder for the segments after, and its requests, each
+// waiting behind the upload before (queueUpload), used to keep the
+// uplink: the viewer ahead, answered "busy" each time, fetched the rest of
+// the stream from the CDN, while the one behind, which could have got it
+// from the one ahead, took the holder. In the shaped browser benchmark a
+// follower lost 10-15 segments to the CDN that way in five of six traced
+// runs. The uplink now goes back to the peer it has fed more of late.
+const fedMemory = 10 * time.Second
+
+// fedScore is how many bytes we uploaded to p lately (see fedMemory).
+func (p *peer) fedScore() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.decayFed(time.Now())
+}
+
+// addFed counts n more bytes uploaded to p.
+func (p *peer) addFed(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fed = p.decayFed(time.Now()) + float64(n)
+}
+
+// decayFed brings p.fed up to now. p.mu must be held.
+func (p *peer) decayFed(now time.Time) float64 {
+	if !p.fedAt.IsZero() {
+		p.fed *= math.Exp(-now.Sub(p.fedAt).Seconds() / fedMemory.Seconds())
+	}
+	p.fedAt = now
+	return p.fed
 }
 
 // keepUplink keeps the uplink for d for p, a peer we are the nearest
@@ -281,6 +335,7 @@ func (e *Engine) upload(ctx context.Context, p *peer, id peerwire.ReqID, key seg
 	}
 	e.stats.UploadedBytes += int64(sent)
 	e.mu.Unlock()
+	p.addFed(sent)
 	e.emit(EngineEvent{Kind: EventUpload, Key: key, Peer: p.id, Bytes: sent, Duration: time.Since(start)})
 	return true
 }
