@@ -41,7 +41,7 @@ type Engine struct {
 	prefetches int
 	origin     map[segmentcache.Key]provenance // where each cached segment came from
 	stats      Stats
-	cdn        rateEstimate
+	cdn        cdnEstimate
 	uplink     uplinkEstimate // how fast uploads leave; guarded by mu
 	// keptUntil: the uplink is kept for keptFor, a peer we are the nearest
 	// holder for (see keepUplink); guarded by mu.

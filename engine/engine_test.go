@@ -1158,6 +1158,45 @@ func TestFedPeerGetsItsHolderBack(t *testing.T) {
 	})
 }
 
+// The CDN reserve covers how much the CDN's fetch times vary, not only
+// their average (cdnDeviations): an engine whose fetches swung between
+// 50 ms and 2 s takes a segment due in 3 s from the CDN at once, where an
+// engine whose fetches were steady takes it from a peer.
+func TestCDNReserveCoversItsJitter(t *testing.T) {
+	other := engine.SwarmIDFor("https://cdn.example/other/720p.m3u8", "")
+	for _, jitter := range []bool{false, true} {
+		t.Run("jitter="+strconv.FormatBool(jitter), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 10, 256<<10)
+				defer h.close()
+				es := h.swarmOf(firstN(10), []int{0})
+				front, back := es[0], es[1]
+				// Back times the CDN on a swarm no peer is in.
+				for seq := 1; seq <= 6; seq++ {
+					lat := 50 * time.Millisecond
+					if jitter && seq%2 == 0 {
+						lat = 2 * time.Second
+					}
+					h.cdn.SetLatency(lat)
+					res, err := back.Load(context.Background(), engine.Request{Swarm: other, Seq: uint64(seq), URL: h.urls[seq], Deadline: time.Now().Add(30 * time.Second)})
+					if err != nil || res.Source != engine.SourceCDN {
+						t.Fatalf("timing load %d: %v from %v", seq, err, res.Source)
+					}
+				}
+				h.cdn.SetLatency(50 * time.Millisecond)
+				r := h.load(back, 9, 3*time.Second)
+				want, peer := engine.SourcePeer, front.PeerID()
+				if jitter {
+					want, peer = engine.SourceCDN, engine.PeerID{}
+				}
+				if r.Source != want || r.Peer != peer {
+					t.Fatalf("segment 9 from %v (peer %v), want %v", r.Source, r.Peer, want)
+				}
+			})
+		})
+	}
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)

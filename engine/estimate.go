@@ -1,6 +1,9 @@
 package engine
 
-import "time"
+import (
+	"math"
+	"time"
+)
 
 // ewma is an exponentially weighted moving average; zero until the first
 // sample.
@@ -47,4 +50,25 @@ func (r *rateEstimate) expected(n int) (time.Duration, bool) {
 		d += float64(n) / rate
 	}
 	return time.Duration(d * float64(time.Second)), true
+}
+
+// cdnEstimate is the CDN's rateEstimate and how far its fetches strayed
+// from it: dev is the moving average of |taken − expected|, in seconds,
+// learnt like TCP's round-trip variation (RFC 6298).
+type cdnEstimate struct {
+	rateEstimate
+	dev ewma
+}
+
+func (c *cdnEstimate) observe(bytes int, firstByte, total time.Duration) {
+	if d, ok := c.expected(bytes); ok {
+		c.dev.add(math.Abs((total - d).Seconds()))
+	}
+	c.rateEstimate.observe(bytes, firstByte, total)
+}
+
+// deviation returns dev as a duration (0 until two fetches were timed).
+func (c *cdnEstimate) deviation() time.Duration {
+	v, _ := c.dev.value()
+	return time.Duration(v * float64(time.Second))
 }

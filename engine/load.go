@@ -465,12 +465,14 @@ const (
 )
 
 // cdnTime is the time to keep in reserve for a CDN fetch of r (n bytes):
-// the measured time plus half again (at least cdnSafety); before the CDN has
-// been measured, the player's estimate in r plus half again (at least
+// the measured time plus half again, at least cdnSafety, and at least
+// cdnDeviations mean deviations of the fetch times; before the CDN has been
+// measured, the player's estimate in r plus half again (at least
 // joinSafety), or else the configured margin.
 func (e *Engine) cdnTime(r Request, n int) time.Duration {
 	e.mu.Lock()
 	d, ok := e.cdn.expected(n)
+	dev := e.cdn.deviation()
 	e.mu.Unlock()
 	if !ok {
 		if r.CDNEstimate <= 0 {
@@ -480,8 +482,19 @@ func (e *Engine) cdnTime(r Request, n int) time.Duration {
 		d = r.CDNEstimate
 		return d + max(joinSafety, d/2)
 	}
-	return d + max(cdnSafety, d/2)
+	return d + max(cdnSafety, d/2, cdnDeviations*dev)
 }
+
+// cdnDeviations is how many mean deviations of the CDN's fetch times the
+// reserve covers beyond the expected time, like TCP's retransmission timer
+// (four there, RFC 6298). A fixed margin is too much on a quiet device and
+// too little on a busy one: in the shaped browser benchmark, on a saturated
+// CPU, segments from the CDN took up to 4.8 s to arrive (medians of 1.4-2.2 s
+// per viewer, waits for a peer included), and a fallback left with
+// cdnSafety's second stalled playback in two of eight runs (1.2 and 1.6 s);
+// with three deviations, in two of ten, for 17 and 197 ms, at a P2P share no
+// lower (docs/benchmark.md).
+const cdnDeviations = 3
 
 // peerTime is the expected time for p to deliver n bytes.
 func (p *peer) peerTime(n int) time.Duration {
