@@ -1148,9 +1148,9 @@ func TestFedPeerGetsItsHolderBack(t *testing.T) {
 			backDone <- res
 		}()
 		// Mid wants 7 while the front sends 6 to back; the deadline leaves
-		// room to wait for one upload, not for back's four.
+		// room to wait for one upload, not for two.
 		time.Sleep(300 * time.Millisecond)
-		got := h.load(mid, 7, 5*time.Second)
+		got := h.load(mid, 7, 6*time.Second)
 		if got.Source != engine.SourcePeer || got.Peer != front.PeerID() {
 			t.Fatalf("mid's segment 7 from %v (peer %v), want the front, which was feeding it", got.Source, got.Peer)
 		}
