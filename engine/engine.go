@@ -66,7 +66,8 @@ type swarm struct {
 	inflight     map[segmentcache.Key]*transfer
 	waiters      map[uint64][]chan struct{} // Loads waiting for a peer to have seq
 	// queued counts, per seq, the prefetches that have not asked a peer
-	// yet; a holder of an earlier one is kept for it (see waitQuiet).
+	// yet and the Loads waiting for a holder; a holder of an earlier one
+	// is kept for it (see enqueue, waitQuiet).
 	queued map[uint64]int
 }
 

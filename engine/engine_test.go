@@ -1197,6 +1197,40 @@ func TestCDNReserveCoversItsJitter(t *testing.T) {
 	}
 }
 
+// A Load waiting for a busy holder keeps it from the prefetch of a later
+// segment: when the holder falls free, the Load, due sooner, gets it.
+// (Before, the prefetch took it, and the Load, left to wait behind that
+// transfer, fetched its segment from the CDN.)
+func TestWaitingLoadGoesBeforeALaterPrefetch(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1 MiB/s: segment 4 (1.5 MiB) keeps the front busy with mid for
+		// about 2.5 s; the others (1 MiB) take about 2 s each.
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 8, 1<<20)
+		defer h.close()
+		h.files[h.urls[4]] = append(h.files[h.urls[4]], h.files[h.urls[4]][:512<<10]...)
+		es := h.swarmOf(firstN(8), firstN(4), firstN(4))
+		front, mid, back := es[0], es[1], es[2]
+		midDone := make(chan engine.Result, 1)
+		go func() { midDone <- h.load(mid, 4, 20*time.Second) }()
+		time.Sleep(200 * time.Millisecond)
+		// Back's player wants 5 within 8 s, and reads ahead: 6 is due
+		// in 20 s.
+		got := make(chan engine.Result, 1)
+		go func() { got <- h.load(back, 5, 8*time.Second) }()
+		time.Sleep(100 * time.Millisecond)
+		r := h.req(3, 18*time.Second)
+		r.Upcoming = []engine.Request{h.req(6, 20*time.Second)}
+		if res, err := back.Load(context.Background(), r); err != nil || res.Source != engine.SourceCache {
+			t.Fatalf("load 3: %v %v", res.Source, err)
+		}
+		res := <-got
+		<-midDone
+		if res.Source != engine.SourcePeer || res.Peer != front.PeerID() || res.TailBytes != 0 {
+			t.Fatalf("segment 5 from %v (peer %v, %d bytes from the CDN), want all from the front", res.Source, res.Peer, res.TailBytes)
+		}
+	})
+}
+
 func TestInvalidRequestsAndOptions(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := newHarness(t, enginetest.Shaping{}, 1, 1024)

@@ -345,7 +345,16 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		// prefetch waits only for a busy one (it is about to be free, and
 		// another peer may be kept from its uplink for it).
 		if p == nil && (busy || useCDN && attempt == 0) {
-			p = e.waitForPeer(ctx, s, r, size, tried, busy)
+			if useCDN {
+				// Prefetches of later segments wait behind a Load
+				// waiting for a holder (waitQuiet), instead of taking
+				// the holder's uplink as it falls free.
+				dequeue := e.enqueue(s, r.Seq)
+				p = e.waitForPeer(ctx, s, r, size, tried, busy)
+				dequeue()
+			} else {
+				p = e.waitForPeer(ctx, s, r, size, tried, busy)
+			}
 		}
 		if p == nil {
 			none = true
@@ -598,11 +607,11 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	for {
 		select {
 		case <-ch:
-			if p := e.bestPeer(s.hash, r, size, skip); p != nil {
+			if p := e.bestPeer(s.hash, r, size, e.keptForEarlier(s, r.Seq, skip)); p != nil {
 				return p
 			}
 		case <-recheck.C:
-			if p := e.bestPeer(s.hash, r, size, skip); p != nil {
+			if p := e.bestPeer(s.hash, r, size, e.keptForEarlier(s, r.Seq, skip)); p != nil {
 				return p
 			}
 		case <-timer.C:
@@ -611,6 +620,26 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 			return nil
 		}
 	}
+}
+
+// keptForEarlier returns skip and the peers holding an earlier segment of s
+// than seq that waits to ask a peer (see enqueue): those holders are kept
+// for the earlier segment, which is due sooner.
+func (e *Engine) keptForEarlier(s *swarm, seq uint64, skip map[PeerID]bool) map[PeerID]bool {
+	earlier := e.earlierQueued(s, seq)
+	if len(earlier) == 0 {
+		return skip
+	}
+	out := make(map[PeerID]bool, len(skip)+1)
+	for id := range skip {
+		out[id] = true
+	}
+	for _, p := range e.peerList() {
+		if p.holdsAny(s.hash, earlier) {
+			out[p.id] = true
+		}
+	}
+	return out
 }
 
 // notifyHave wakes Loads waiting for a peer to announce one of seqs.
@@ -914,20 +943,7 @@ func (e *Engine) prefetchOne(s *swarm, j prefetchJob, asked func()) {
 	var out outcome
 	var err error
 	start := time.Now()
-	seq := j.req.Seq
-	e.mu.Lock()
-	s.queued[seq]++
-	e.mu.Unlock()
-	var once sync.Once
-	dequeue := func() {
-		once.Do(func() {
-			e.mu.Lock()
-			if s.queued[seq]--; s.queued[seq] <= 0 {
-				delete(s.queued, seq)
-			}
-			e.mu.Unlock()
-		})
-	}
+	dequeue := e.enqueue(s, j.req.Seq)
 	if e.waitQuiet(s, j.req, j.t) {
 		out, err = e.obtain(e.ctx, s, j.req, false, func() { dequeue(); asked() }, j.t)
 	} else {
@@ -958,13 +974,17 @@ type prefetchJob struct {
 
 // waitQuiet waits until some peer holding r's segment is neither sending
 // us two segments already, nor busy, nor holding an earlier segment whose
-// prefetch waits to ask a peer, while r's deadline leaves room for a
+// prefetch or Load waits to ask a peer, while r's deadline leaves room for a
 // transfer and a CDN fetch after it. It reports whether one is.
 //
 // Prefetches started by different Loads would otherwise race for a holder
 // as it falls quiet, and a later segment could take the uplink the earlier
 // one needed: the earlier one then comes late, from the CDN, while the
-// later one sits in the cache.
+// later one sits in the cache. A Load waiting for a holder counts too: in
+// the shaped browser benchmark a prefetch polling for its holder took it
+// the moment it fell free, while the Load of the segment before, due
+// sooner, waited behind the prefetch's transfer until only the CDN could
+// deliver in time.
 func (e *Engine) waitQuiet(s *swarm, r Request, t *transfer) bool {
 	const poll = 50 * time.Millisecond
 	h := s.hash
@@ -986,8 +1006,27 @@ func (e *Engine) waitQuiet(s *swarm, r Request, t *transfer) bool {
 	}
 }
 
-// earlierQueued returns the segments before seq of s whose prefetches have
-// not asked a peer yet.
+// enqueue records that seq of s waits to ask a peer (a prefetch that has
+// not asked yet, or a Load waiting for a holder), until the returned func
+// is called (once or more).
+func (e *Engine) enqueue(s *swarm, seq uint64) (dequeue func()) {
+	e.mu.Lock()
+	s.queued[seq]++
+	e.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			e.mu.Lock()
+			if s.queued[seq]--; s.queued[seq] <= 0 {
+				delete(s.queued, seq)
+			}
+			e.mu.Unlock()
+		})
+	}
+}
+
+// earlierQueued returns the segments before seq of s that wait to ask a
+// peer (see enqueue).
 func (e *Engine) earlierQueued(s *swarm, seq uint64) []uint64 {
 	e.mu.Lock()
 	defer e.mu.Unlock()
