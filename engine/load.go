@@ -345,16 +345,15 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		// prefetch waits only for a busy one (it is about to be free, and
 		// another peer may be kept from its uplink for it).
 		if p == nil && (busy || useCDN && attempt == 0) {
+			// Prefetches of later segments wait behind a Load waiting
+			// for a holder (waitQuiet), instead of taking the holder's
+			// uplink as it falls free.
+			dequeue := func() {}
 			if useCDN {
-				// Prefetches of later segments wait behind a Load
-				// waiting for a holder (waitQuiet), instead of taking
-				// the holder's uplink as it falls free.
-				dequeue := e.enqueue(s, r.Seq)
-				p = e.waitForPeer(ctx, s, r, size, tried, busy)
-				dequeue()
-			} else {
-				p = e.waitForPeer(ctx, s, r, size, tried, busy)
+				dequeue = e.enqueue(s, r.Seq)
 			}
+			p = e.waitForPeer(ctx, s, r, size, tried, busy)
+			dequeue()
 		}
 		if p == nil {
 			none = true

@@ -107,9 +107,9 @@ type peer struct {
 	// uploadQueued: a request of p waits behind our upload to it (see
 	// queueUpload).
 	uploadQueued bool
-	// fed is how many bytes we uploaded to p lately, decayed with
-	// fedMemory (see fedScore); fedAt is when it was last brought up to date.
-	fed   float64
+	// fed is how many bytes we uploaded to p lately, halved every
+	// fedHalfLife since fedAt (see fedScore).
+	fed   int64
 	fedAt time.Time
 }
 

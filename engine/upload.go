@@ -2,7 +2,6 @@ package engine
 
 import (
 	"context"
-	"math"
 	"time"
 
 	"github.com/nearcast/nearcast/engine/peerwire"
@@ -103,7 +102,7 @@ func (e *Engine) serveRequest(p *peer, r *peerwire.Request) {
 		switch {
 		case refused != nil && refused != p && refused.fedScore() > p.fedScore():
 			// The peer refused is the one we have been feeding: it gets
-			// the uplink back (see fedMemory).
+			// the uplink back (see fedHalfLife).
 			e.keepUplink(refused, 2*busyBackoff)
 		case done && nearest:
 			e.keepUplink(p, keepUplinkFor)
@@ -190,7 +189,7 @@ func (e *Engine) nearestHolder(p *peer, s *swarm, seq uint64) bool {
 // keptFrom tells whether p's request is refused because the uplink is kept
 // for another peer: while it is, requests that a holder nearer to the
 // requester could serve are refused (nearest false), and so are those of
-// peers we have fed less of late (fedMemory) or, as much, that are behind
+// peers we have fed less of late (fedHalfLife) or, as much, that are behind
 // the one it is kept for. That one is, in a chain of viewers each feeding
 // the next, the one behind us and ahead of p: it will want the segment
 // before p does, and p can get it there. A viewer whose only source we are
@@ -222,8 +221,9 @@ func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 	return qOK && (!pOK || qFront > pFront)
 }
 
-// fedMemory is how long the bytes uploaded to a peer count towards
-// keeping our uplink for it (fedScore: they count e^(-age/fedMemory)).
+// fedHalfLife is how fast the bytes uploaded to a peer stop counting
+// towards keeping our uplink for it (fedScore): half as much every
+// fedHalfLife.
 //
 // A viewer fed by one holder gets its segments at not much above real
 // time over one data channel (docs/benchmark.md). When it falls behind
@@ -235,28 +235,33 @@ func (e *Engine) keptFrom(p *peer, h InfoHash, nearest bool) bool {
 // from the one ahead, took the holder. In the shaped browser benchmark a
 // follower lost 10-15 segments to the CDN that way in five of six traced
 // runs. The uplink now goes back to the peer it has fed more of late.
-const fedMemory = 10 * time.Second
+const fedHalfLife = 10 * time.Second
 
-// fedScore is how many bytes we uploaded to p lately (see fedMemory).
-func (p *peer) fedScore() float64 {
+// fedScore is how many bytes we uploaded to p lately (see fedHalfLife).
+func (p *peer) fedScore() int64 {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.decayFed(time.Now())
+	n := p.decayFed(time.Now())
+	p.mu.Unlock()
+	return n
 }
 
 // addFed counts n more bytes uploaded to p.
 func (p *peer) addFed(n int) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.fed = p.decayFed(time.Now()) + float64(n)
+	p.fed = p.decayFed(time.Now()) + int64(n)
+	p.mu.Unlock()
 }
 
-// decayFed brings p.fed up to now. p.mu must be held.
-func (p *peer) decayFed(now time.Time) float64 {
-	if !p.fedAt.IsZero() {
-		p.fed *= math.Exp(-now.Sub(p.fedAt).Seconds() / fedMemory.Seconds())
+// decayFed halves p.fed for each fedHalfLife since fedAt and returns it.
+// p.mu must be held.
+func (p *peer) decayFed(now time.Time) int64 {
+	if p.fedAt.IsZero() {
+		p.fedAt = now
 	}
-	p.fedAt = now
+	if k := now.Sub(p.fedAt) / fedHalfLife; k > 0 {
+		p.fed >>= min(k, 63)
+		p.fedAt = p.fedAt.Add(k * fedHalfLife)
+	}
 	return p.fed
 }
 
