@@ -1120,16 +1120,13 @@ func TestNextRequestWaitsBehindTheUpload(t *testing.T) {
 // A holder that has been feeding a viewer keeps feeding it when a viewer
 // behind, reading ahead, asks for the same segments: the requests of the
 // one behind, each waiting behind the upload before, no longer keep the
-// uplink from the viewer it was feeding (fedMemory).
+// uplink from the viewer it was feeding (fedHalfLife).
 func TestFedPeerGetsItsHolderBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		// 1 MiB segments at 1 MiB/s: an upload takes about a second.
-		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond, Bandwidth: 1 << 20}, 10, 1<<20)
+		// 1 MiB segments at 1 MiB/s: an upload takes 1-2 s. The front
+		// feeds mid 4 and 5; it is the only holder of 6 to 9.
+		h, front, mid, back := keepSwarm(t, 10, 1<<20, 0, 0)
 		defer h.close()
-		es := h.swarmOf(firstN(10), firstN(4), []int{0})
-		front, mid, back := es[0], es[1], es[2]
-		// The front feeds mid 4 and 5; it is the only holder of 6 to 9.
-		h.loadFromPeer(mid, 4, front)
 		h.loadFromPeer(mid, 5, front)
 		// Once the front no longer keeps its uplink for mid (keepUplinkFor),
 		// back reads ahead from it: 6, then 7, 8 and 9 prefetched, each
