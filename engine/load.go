@@ -317,18 +317,14 @@ func (e *Engine) obtain(ctx context.Context, s *swarm, r Request, useCDN bool, a
 		skip := tried
 		var sending []*peer // holders sending us one segment now
 		if !useCDN {
-			skip = make(map[PeerID]bool, len(tried))
-			for id := range tried {
-				skip[id] = true
-			}
-			earlier := e.earlierQueued(s, r.Seq)
+			skip = e.keptForEarlier(s, r.Seq, tried)
 			for _, p := range e.peerList() {
-				n, holdsEarlier := p.downloadCount(), p.holdsAny(s.hash, earlier)
-				if n > 0 || holdsEarlier {
-					skip[p.id] = true
-				}
-				if n == 1 && !holdsEarlier && !tried[p.id] {
+				n := p.downloadCount()
+				if n == 1 && !skip[p.id] {
 					sending = append(sending, p)
+				}
+				if n > 0 {
+					skip[p.id] = true
 				}
 			}
 		}
@@ -621,21 +617,19 @@ func (e *Engine) waitForPeer(ctx context.Context, s *swarm, r Request, size int,
 	}
 }
 
-// keptForEarlier returns skip and the peers holding an earlier segment of s
-// than seq that waits to ask a peer (see enqueue): those holders are kept
-// for the earlier segment, which is due sooner.
+// keptForEarlier returns a new set of skip and the peers holding an earlier
+// segment of s than seq that waits to ask a peer (see enqueue): those
+// holders are kept for the earlier segment, which is due sooner.
 func (e *Engine) keptForEarlier(s *swarm, seq uint64, skip map[PeerID]bool) map[PeerID]bool {
-	earlier := e.earlierQueued(s, seq)
-	if len(earlier) == 0 {
-		return skip
-	}
 	out := make(map[PeerID]bool, len(skip)+1)
 	for id := range skip {
 		out[id] = true
 	}
-	for _, p := range e.peerList() {
-		if p.holdsAny(s.hash, earlier) {
-			out[p.id] = true
+	if earlier := e.earlierQueued(s, seq); len(earlier) > 0 {
+		for _, p := range e.peerList() {
+			if p.holdsAny(s.hash, earlier) {
+				out[p.id] = true
+			}
 		}
 	}
 	return out
