@@ -94,24 +94,31 @@ type benchSpec struct {
 
 // armRun is one arm's outcome in one repetition.
 type armRun struct {
-	Arm           string    `json:"arm"`
-	Repeat        int       `json:"repeat"`
-	Viewers       int       `json:"viewers"`
-	PlayedBytes   float64   `json:"playedBytes"` // what the players got, from any source
-	OriginBytes   float64   `json:"originBytes"` // counted at the origin (playlists included)
-	OriginShare   float64   `json:"p2pShareAtOrigin"`
-	PageShare     float64   `json:"p2pShareByPages"`
-	PlayedRate    float64   `json:"playedBitsPerSecond,omitempty"` // r: media bits per played second (VOD)
-	Switches      float64   `json:"renditionSwitchesPerViewer"`    // ABR: rendition changes after the first
-	Limit         float64   `json:"limit"`                         // min(1 - 1/N, u/r)
-	Stalls        int       `json:"stalls"`
-	StallMs       float64   `json:"stallMs"`
-	TTFFMedianMs  float64   `json:"ttffMedianMs"`
-	TTFFMaxMs     float64   `json:"ttffMaxMs"`
-	TTFFs         []float64 `json:"ttffMs"`
-	UploadPerView float64   `json:"uploadBytesPerViewer"`
-	CPUPerViewer  float64   `json:"browserCpuSecondsPerViewer"`
-	AllPlayed     bool      `json:"allPlayed"` // every viewer played to its end or its planned leave, without errors
+	Arm          string    `json:"arm"`
+	Repeat       int       `json:"repeat"`
+	Viewers      int       `json:"viewers"`
+	PlayedBytes  float64   `json:"playedBytes"` // what the players got, from any source
+	OriginBytes  float64   `json:"originBytes"` // counted at the origin (playlists included)
+	OriginShare  float64   `json:"p2pShareAtOrigin"`
+	PageShare    float64   `json:"p2pShareByPages"`
+	PlayedRate   float64   `json:"playedBitsPerSecond,omitempty"` // r: media bits per played second (VOD)
+	Switches     float64   `json:"renditionSwitchesPerViewer"`    // ABR: rendition changes after the first
+	Limit        float64   `json:"limit"`                         // min(1 - 1/N, u/r)
+	Stalls       int       `json:"stalls"`
+	StallMs      float64   `json:"stallMs"`
+	TTFFMedianMs float64   `json:"ttffMedianMs"`
+	TTFFMaxMs    float64   `json:"ttffMaxMs"`
+	TTFFs        []float64 `json:"ttffMs"`
+	// FirstTTFFMs is viewer 0's time to first frame: it starts alone on
+	// the machine in every arm, so no other viewer's work slows it.
+	FirstTTFFMs float64 `json:"firstViewerTtffMs"`
+	// PageStartMedianMs is the median time from navigation to the page's
+	// first script, before any player or P2P code runs: how busy the
+	// machine was as viewers joined (all viewers share its two cores).
+	PageStartMedianMs float64 `json:"pageStartMedianMs"`
+	UploadPerView     float64 `json:"uploadBytesPerViewer"`
+	CPUPerViewer      float64 `json:"browserCpuSecondsPerViewer"`
+	AllPlayed         bool    `json:"allPlayed"` // every viewer played to its end or its planned leave, without errors
 	// Uplink is what the viewers' capped uplinks carried while sending
 	// (shaped topology only).
 	Uplink   *uplinkStats `json:"uplink,omitempty"`
@@ -216,6 +223,7 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 	n := len(results)
 	r := armRun{Arm: name, Repeat: rep, Viewers: n, AllPlayed: true}
 	var playedSec float64
+	var pageStarts []float64
 	for _, v := range results {
 		r.PlayedBytes += v.CDNBytes + v.PeerBytes
 		r.Stalls += v.Stalls
@@ -224,8 +232,12 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 		r.CPUPerViewer += v.CPUSeconds / float64(n)
 		if v.TTFFMs != nil {
 			r.TTFFs = append(r.TTFFs, math.Round(*v.TTFFMs))
+			if v.Viewer == 0 {
+				r.FirstTTFFMs = math.Round(*v.TTFFMs)
+			}
 		}
 		if v.Last != nil {
+			pageStarts = append(pageStarts, math.Round(v.Last.LoadedAt))
 			playedSec += v.Last.CurrentTime
 			r.Switches += float64(v.Last.RenditionSwitches) / float64(n)
 		}
@@ -253,6 +265,9 @@ func measureArm(spec benchSpec, name string, rep int, results []*viewerResult, s
 	if len(r.TTFFs) > 0 {
 		r.TTFFMedianMs = medianOf(r.TTFFs)
 		r.TTFFMaxMs = slices.Max(r.TTFFs)
+	}
+	if len(pageStarts) > 0 {
+		r.PageStartMedianMs = medianOf(pageStarts)
 	}
 	return r
 }
@@ -283,9 +298,9 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 	if spec.shaping != "" {
 		fmt.Fprintf(&b, ", shaping %s", spec.shaping)
 	}
-	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s %-s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "upload/viewer", "CPU s/viewer", "played kbit/s", "switches", uplinkHeader(spec))
+	fmt.Fprintf(&b, "\n%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-16s %-14s %-14s %-12s %-14s %-10s %-s\n", "arm", "P2P share @origin", "limit", "of limit", "stalls", "stall ms", "TTFF median ms", "TTFF max ms", "TTFF viewer 0 ms", "page start ms", "upload/viewer", "CPU s/viewer", "played kbit/s", "switches", uplinkHeader(spec))
 	for _, a := range arms {
-		var share, ofLimit, stalls, stallMs, ttff, ttffMax, up, cpu, limit, rate, switches, upP50, upP90, upQueued []float64
+		var share, ofLimit, stalls, stallMs, ttff, ttffMax, ttffFirst, pageStart, up, cpu, limit, rate, switches, upP50, upP90, upQueued []float64
 		for _, r := range runs {
 			if r.Arm != a.name {
 				continue
@@ -297,6 +312,8 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 			stallMs = append(stallMs, r.StallMs)
 			ttff = append(ttff, r.TTFFMedianMs)
 			ttffMax = append(ttffMax, r.TTFFMaxMs)
+			ttffFirst = append(ttffFirst, r.FirstTTFFMs)
+			pageStart = append(pageStart, r.PageStartMedianMs)
 			up = append(up, r.UploadPerView/(1<<20))
 			cpu = append(cpu, r.CPUPerViewer)
 			if r.PlayedRate > 0 {
@@ -317,9 +334,9 @@ func report(t *testing.T, spec benchSpec, arms []arm, runs []armRun) {
 		if spec.topology {
 			uplink = spread(upP50, "%.0f") + " / " + spread(upP90, "%.0f") + " / " + spread(upQueued, "%.0f%%")
 		}
-		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-14s %-12s %-14s %-10s %-s\n", a.name,
+		fmt.Fprintf(&b, "%-18s %-20s %-7s %-8s %-7s %-10s %-14s %-14s %-16s %-14s %-14s %-12s %-14s %-10s %-s\n", a.name,
 			spread(share, "%.1f%%"), spread(limit, "%.1f%%"), spread(ofLimit, "%.0f%%"), spread(stalls, "%.0f"), spread(stallMs, "%.0f"),
-			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"), played, spread(switches, "%.1f"), uplink)
+			spread(ttff, "%.0f"), spread(ttffMax, "%.0f"), spread(ttffFirst, "%.0f"), spread(pageStart, "%.0f"), spread(up, "%.1f MiB"), spread(cpu, "%.1f"), played, spread(switches, "%.1f"), uplink)
 	}
 	fmt.Print(b.String())
 	t.Log(b.String())

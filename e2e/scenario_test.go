@@ -6,12 +6,17 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/profiler"
+	"github.com/chromedp/chromedp"
 )
 
 // pageState is what window.__demo.state() returns (docs/wasm-api.md,
@@ -82,6 +87,7 @@ type viewerResult struct {
 	// and event counts), for diagnosing a run; absent when the page has none.
 	Debug      json.RawMessage `json:"debug,omitempty"`
 	killedFlag atomic.Bool
+	profile    []byte // BENCH_PROFILE: the page's CPU profile (DevTools format)
 }
 
 type progress struct {
@@ -199,6 +205,9 @@ func (sc *scenario) run(t *testing.T, dir string) []*viewerResult {
 	for _, r := range results {
 		r.Killed = r.killedFlag.Load()
 		writeJSON(t, filepath.Join(dir, fmt.Sprintf("viewer-%d.json", r.Viewer)), r)
+		if r.profile != nil {
+			_ = os.WriteFile(filepath.Join(dir, fmt.Sprintf("viewer-%d.cpuprofile", r.Viewer)), r.profile, 0o644)
+		}
 	}
 	return results
 }
@@ -212,6 +221,28 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 	if err := b.navigate(r.URL); err != nil {
 		r.PollError = "navigate: " + err.Error()
 		return
+	}
+	if os.Getenv("BENCH_PROFILE") != "" {
+		// Diagnostic only: the page's main-thread CPU profile, sampled every
+		// millisecond from navigation to the end (it slows the page down).
+		_, err := chromedp.Call(b.ctx, profiler.Enable, cdp.Empty{})
+		if err == nil {
+			_, err = chromedp.Call(b.ctx, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 1000})
+		}
+		if err == nil {
+			_, err = chromedp.Call(b.ctx, profiler.Start, cdp.Empty{})
+		}
+		defer func() {
+			if err == nil {
+				var res profiler.StopResult
+				if res, err = chromedp.Call(b.ctx, profiler.Stop, cdp.Empty{}); err == nil {
+					r.profile, err = json.Marshal(res.Profile)
+				}
+			}
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "viewer %d: no CPU profile: %v\n", r.Viewer, err)
+			}
+		}()
 	}
 	deadline := time.Now().Add(sc.playTimeout)
 	lastSample := time.Time{}

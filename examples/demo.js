@@ -108,7 +108,13 @@ const st = {
   origin: null, // last /demo/origin answer
   rendition: null, // {height, bitrate} of the video being played
   switches: 0, // rendition changes after the first rendition
+  marks: {}, // ms after page start of the first: libs, manifest, frag, metadata, canplay, playing
 };
+
+/** mark records when something first happened, for debug(): where the time to first frame goes. */
+function mark(name) {
+  if (!(name in st.marks)) st.marks[name] = Math.round(performance.now() - loadedAt);
+}
 
 /** The shim's runtime object (stats/on/off/destroy), once loaded. */
 let nc = null;
@@ -126,7 +132,7 @@ let view = { rendition: () => null, pollRendition: true, live: () => false, late
 window.__demo = {
   state,
   /** Extra detail for debugging; not part of the contract. */
-  debug: () => ({ opts, stats: engineStats(), events: { ...st.events }, trace: st.trace.slice(), warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
+  debug: () => ({ opts, marks: { ...st.marks }, stats: engineStats(), events: { ...st.events }, trace: st.trace.slice(), warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
 };
 
 function state() {
@@ -215,7 +221,9 @@ function setRendition(r) {
 // ---- playback ---------------------------------------------------------------
 
 video.muted = true; // autoplay is only reliable muted; unmuted below unless muted=1
+for (const ev of ["loadedmetadata", "canplay"]) video.addEventListener(ev, () => mark(ev === "canplay" ? ev : "metadata"), { once: true });
 video.addEventListener("playing", () => {
+  mark("playing");
   const now = performance.now();
   if (st.firstPlayingMs === null) st.firstPlayingMs = Math.round(now - loadedAt);
   if (st.stallStart !== null) {
@@ -242,6 +250,7 @@ async function main() {
   }
   const load = { hlsjs: loadHls, dashjs: loadDashjs, shaka: loadShaka }[opts.player];
   const [lib, shim] = await Promise.all([load(), opts.p2p ? loadShim() : null]);
+  mark("libs");
   if (!opts.p2p) st.p2pNote = `P2P off (p2p=0): plain ${playerName}, every segment from the CDN.`;
   const start = { hlsjs: startHlsjs, dashjs: startDashjs, shaka: startShaka }[opts.player];
   await start(lib, shim);
@@ -333,6 +342,7 @@ async function startHlsjs(Hls, shim) {
     st.errors.push(`${data.type}/${data.details}${reason ? ": " + reason : ""}`);
   });
   hls.on(Hls.Events.MANIFEST_PARSED, () => {
+    mark("manifest");
     if (opts.level !== null && hls.levels[opts.level]) hls.currentLevel = opts.level;
     autoplay();
   });
@@ -671,6 +681,7 @@ function addFrag(f) {
   const i = st.pending.findIndex((ev) => matches(f, ev));
   if (i >= 0) attribute(f, st.pending.splice(i, 1)[0]);
   st.frags.push(f);
+  mark("frag");
   addRow(f);
 }
 
