@@ -1397,3 +1397,36 @@ func TestSwarmKeyIsSHA1(t *testing.T) {
 		}
 	}
 }
+
+// TestNoOffersWhenConnectedToAll: three engines in a swarm connect to each
+// other; from then on their re-announces carry no offers, as every member
+// they know of is connected. A member that joins later still connects to
+// all of them, with its own offers.
+func TestNoOffersWhenConnectedToAll(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 5 * time.Millisecond}, 2, 10<<10)
+		defer h.close()
+		opts := []engine.Option{engine.WithReannounce(time.Second), engine.WithOfferTTL(2 * time.Second)}
+		for range 3 {
+			h.load(h.engine(opts...), 0, 10*time.Second)
+		}
+		h.connect(2)
+		time.Sleep(3 * time.Second) // the offers out before the count expire
+		offers, updates := make([]int, 3), make([]int, 3)
+		for i, s := range h.sigs {
+			offers[i], updates[i] = s.OfferCount(), s.AnnounceCount(engine.EventUpdate)
+		}
+		time.Sleep(10 * time.Second)
+		for i, s := range h.sigs {
+			if n := s.AnnounceCount(engine.EventUpdate) - updates[i]; n < 5 {
+				t.Fatalf("engine %d re-announced %d times in 10 s, want at least 5", i, n)
+			}
+			if n := s.OfferCount() - offers[i]; n != 0 {
+				t.Errorf("engine %d sent %d offers while connected to every member", i, n)
+			}
+		}
+		late := h.engine(opts...)
+		h.load(late, 1, 10*time.Second)
+		h.connect(3)
+	})
+}

@@ -78,6 +78,7 @@ type Signaler struct {
 	closed  bool
 	// Announces counts announces by event.
 	Announces map[engine.Event]int
+	offers    int
 }
 
 var _ engine.Signaler = (*Signaler)(nil)
@@ -118,6 +119,13 @@ func (s *Signaler) AnnounceCount(ev engine.Event) int {
 	return s.Announces[ev]
 }
 
+// OfferCount returns how many offers all announces carried.
+func (s *Signaler) OfferCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.offers
+}
+
 // Announce implements engine.Signaler: offers go to random other members.
 func (s *Signaler) Announce(h engine.InfoHash, ev engine.Event, numWant int, offers []engine.Offer) error {
 	s.mu.Lock()
@@ -126,6 +134,7 @@ func (s *Signaler) Announce(h engine.InfoHash, ev engine.Event, numWant int, off
 		return ErrClosed
 	}
 	s.Announces[ev]++
+	s.offers += len(offers)
 	s.mu.Unlock()
 	n := s.n
 	n.mu.Lock()
