@@ -322,22 +322,35 @@ func (e *Engine) announceLocked(s *swarm, ev Event) {
 	}()
 }
 
-// makeOffers creates up to n offers for swarm h and registers them.
+// makeOffers creates up to n offers for swarm h, all at once, and
+// registers them. Each offer gathers its ICE candidates before it can be
+// sent, which on a busy device takes a good part of a second: made one
+// after the other, a joiner's five offers left for the tracker seconds
+// after it joined, while its first segments were due.
 func (e *Engine) makeOffers(h InfoHash, n int) []Offer {
+	made := make([]Pending, max(n, 0))
+	var wg sync.WaitGroup
+	for i := range made {
+		wg.Go(func() {
+			ctx, cancel := timeout.Context(e.ctx, 10*time.Second)
+			defer cancel()
+			if p, err := e.dial.Offer(ctx); err == nil {
+				made[i] = p
+			}
+		})
+	}
+	wg.Wait()
 	var out []Offer
-	for range n {
-		ctx, cancel := timeout.Context(e.ctx, 10*time.Second)
-		p, err := e.dial.Offer(ctx)
-		cancel()
-		if err != nil {
-			break
+	for _, p := range made {
+		if p == nil {
+			continue
 		}
 		id := newOfferID()
 		e.mu.Lock()
 		if e.closed {
 			e.mu.Unlock()
 			_ = p.Close()
-			break
+			continue
 		}
 		e.offers[id] = &outOffer{swarm: h, pending: p, expires: time.Now().Add(e.cfg.offerTTL)}
 		e.mu.Unlock()

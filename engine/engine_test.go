@@ -1430,3 +1430,39 @@ func TestNoOffersWhenConnectedToAll(t *testing.T) {
 		h.connect(3)
 	})
 }
+
+// TestJoinerOffersAtOnce: offers take 400 ms each to create (ICE
+// gathering), and a joiner has its first peer about one offer's time
+// after it joined, not five: its offers are made at the same time.
+func TestJoinerOffersAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := newHarness(t, enginetest.Shaping{Delay: 10 * time.Millisecond}, 2, 10<<10)
+		defer h.close()
+		member := h.engine()
+		h.load(member, 0, 10*time.Second)
+		time.Sleep(time.Second) // the member's own announce is done
+		h.net.SetGatherTime(400 * time.Millisecond)
+		joiner := h.engine(engine.WithOffersPerAnnounce(5))
+		start := time.Now()
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if _, err := joiner.Load(context.Background(), h.req(0, 10*time.Second)); err != nil {
+				t.Errorf("load 0: %v", err)
+			}
+		}()
+		defer func() { <-done }()
+		for joiner.Stats().Peers == 0 {
+			if time.Since(start) > 5*time.Second {
+				t.Fatal("the joiner had no peer 5 s after it joined")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		// One offer's gathering, the answer's, and a few link delays.
+		if took := time.Since(start); took > 1200*time.Millisecond {
+			t.Fatalf("the joiner's first peer came %v after it joined, want about 0.8 s", took)
+		} else {
+			t.Logf("first peer %v after joining", took)
+		}
+	})
+}

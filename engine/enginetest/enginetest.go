@@ -35,6 +35,7 @@ type Network struct {
 	shaping Shaping
 	links   []*Link
 	onLink  func(a, b *Link)
+	gather  time.Duration
 }
 
 // Shaping describes how links carry messages: a one-way delay and a
@@ -51,6 +52,32 @@ func NewNetwork(shaping Shaping) *Network {
 		peers:   make(map[engine.PeerID]*Signaler),
 		conns:   make(map[string]*conn),
 		shaping: shaping,
+	}
+}
+
+// SetGatherTime makes every offer and answer take d to create, as ICE
+// candidate gathering does in a browser.
+func (n *Network) SetGatherTime(d time.Duration) {
+	n.mu.Lock()
+	n.gather = d
+	n.mu.Unlock()
+}
+
+// gatherWait waits the gather time, or until ctx ends.
+func (n *Network) gatherWait(ctx context.Context) error {
+	n.mu.Lock()
+	d := n.gather
+	n.mu.Unlock()
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
@@ -215,6 +242,9 @@ func sdp(kind, token string) engine.SDP {
 
 func (d dialer) Offer(ctx context.Context) (engine.Pending, error) {
 	n := d.n
+	if err := n.gatherWait(ctx); err != nil {
+		return nil, err
+	}
 	n.mu.Lock()
 	n.seq++
 	c := &conn{token: strconv.Itoa(n.seq), accepted: make(chan struct{})}
@@ -230,6 +260,9 @@ func (d dialer) Accept(ctx context.Context, offer engine.SDP) (engine.Pending, e
 	}
 	token := string(offer[i+5 : bytes.IndexByte(offer[i:], '"')+i])
 	n := d.n
+	if err := n.gatherWait(ctx); err != nil {
+		return nil, err
+	}
 	n.mu.Lock()
 	c := n.conns[token]
 	delete(n.conns, token)
