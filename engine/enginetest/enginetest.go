@@ -16,6 +16,7 @@ import (
 
 	"github.com/nearcast/nearcast/engine"
 	"github.com/nearcast/nearcast/engine/peerwire"
+	"github.com/nearcast/nearcast/internal/timeout"
 )
 
 // Errors of the fakes.
@@ -68,17 +69,7 @@ func (n *Network) gatherWait(ctx context.Context) error {
 	n.mu.Lock()
 	d := n.gather
 	n.mu.Unlock()
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return timeout.Sleep(ctx, d)
 }
 
 // OnLink sets f to be called with both ends of every new link pair before

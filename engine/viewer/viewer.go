@@ -14,6 +14,7 @@ import (
 
 	"github.com/grafov/m3u8"
 	"github.com/nearcast/nearcast/engine"
+	"github.com/nearcast/nearcast/internal/timeout"
 )
 
 // Errors of the viewer.
@@ -87,7 +88,7 @@ func Play(ctx context.Context, e *engine.Engine, get engine.Fetcher, playlistURL
 	for i, s := range segs {
 		// Wait for room in the buffer, as a player does.
 		if ahead := p.ahead(time.Now()); ahead > opt.MaxBuffer-s.dur && p.started {
-			if err := sleep(ctx, ahead-(opt.MaxBuffer-s.dur)); err != nil {
+			if err := timeout.Sleep(ctx, ahead-(opt.MaxBuffer-s.dur)); err != nil {
 				return p.rep, err
 			}
 		}
@@ -121,7 +122,7 @@ func Play(ctx context.Context, e *engine.Engine, get engine.Fetcher, playlistURL
 		}
 	}
 	// Play out what is buffered.
-	if err := sleep(ctx, p.ahead(time.Now())); err != nil {
+	if err := timeout.Sleep(ctx, p.ahead(time.Now())); err != nil {
 		return p.rep, err
 	}
 	p.advance(time.Now(), false)
@@ -171,20 +172,6 @@ func (p *playback) advance(now time.Time, more bool) {
 			p.rep.Stalls++
 			p.inStall = true
 		}
-	}
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

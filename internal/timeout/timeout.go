@@ -37,3 +37,19 @@ func (c causeContext) Err() error {
 	}
 	return context.Cause(c.Context)
 }
+
+// Sleep waits d, or until ctx is done, and then returns ctx's error. A d
+// of zero or less returns nil at once.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -56,3 +56,20 @@ func TestParentCancellationPropagates(t *testing.T) {
 		}
 	})
 }
+
+func TestSleepWaitsOrEndsWithTheContext(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		if err := Sleep(context.Background(), time.Second); err != nil || time.Since(start) != time.Second {
+			t.Fatalf("Sleep(1s) = %v after %v", err, time.Since(start))
+		}
+		if err := Sleep(context.Background(), -time.Second); err != nil || time.Since(start) != time.Second {
+			t.Fatalf("Sleep(-1s) = %v, waited %v", err, time.Since(start)-time.Second)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		time.AfterFunc(300*time.Millisecond, cancel)
+		if err := Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) || time.Since(start) != 1300*time.Millisecond {
+			t.Fatalf("Sleep cancelled after 300 ms = %v after %v", err, time.Since(start)-time.Second)
+		}
+	})
+}
