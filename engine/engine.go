@@ -61,7 +61,6 @@ type swarm struct {
 	interval     time.Duration
 	others       int  // other members, as the tracker last counted them
 	counted      bool // the tracker has counted the members at least once
-	soon         bool // announceSoon: the next announce makes offers whatever the count
 	announcing   bool
 	segSize      ewma // typical segment size, for transfer estimates
 	inflight     map[segmentcache.Key]*transfer
@@ -278,18 +277,17 @@ func (e *Engine) offersInLocked(h InfoHash) int {
 // own offers). In a main-thread profile of the 6-viewer browser benchmark,
 // making and closing such offers took about 7 % of the engine's time. The
 // count is the one of the previous announce's reply; after announceSoon (a
-// link lost its start), when it may be out of date, offers are made as
-// before.
+// link lost its start, lastAnnounce cleared), when it may be out of date,
+// offers are made as before.
 func (e *Engine) announceLocked(s *swarm, ev Event) {
 	if s.announcing || e.closed {
 		return
 	}
 	peers := e.peersInLocked(s.hash)
 	want := min(e.cfg.offersPerAnn, e.cfg.maxPeers-peers-e.offersInLocked(s.hash))
-	if s.counted && !s.soon {
+	if s.counted && !s.lastAnnounce.IsZero() {
 		want = min(want, s.others-peers)
 	}
-	s.soon = false
 	s.announcing = true
 	s.lastAnnounce = time.Now()
 	h := s.hash
@@ -329,20 +327,22 @@ func (e *Engine) announceLocked(s *swarm, ev Event) {
 // after the other, a joiner's five offers left for the tracker seconds
 // after it joined, while its first segments were due.
 func (e *Engine) makeOffers(h InfoHash, n int) []Offer {
-	made := make([]Pending, max(n, 0))
-	var wg sync.WaitGroup
-	for i := range made {
-		wg.Go(func() {
+	n = max(n, 0)
+	made := make(chan Pending, n) // nil for an offer that failed
+	for range n {
+		go func() {
 			ctx, cancel := timeout.Context(e.ctx, 10*time.Second)
 			defer cancel()
-			if p, err := e.dial.Offer(ctx); err == nil {
-				made[i] = p
+			p, err := e.dial.Offer(ctx)
+			if err != nil {
+				p = nil
 			}
-		})
+			made <- p
+		}()
 	}
-	wg.Wait()
 	var out []Offer
-	for _, p := range made {
+	for range n {
+		p := <-made
 		if p == nil {
 			continue
 		}
@@ -536,7 +536,6 @@ func (e *Engine) announceSoon(h InfoHash) {
 	e.mu.Lock()
 	if s := e.swarms[h]; s != nil {
 		s.lastAnnounce = time.Time{}
-		s.soon = true
 	}
 	e.mu.Unlock()
 }
