@@ -223,26 +223,7 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 		return
 	}
 	if os.Getenv("BENCH_PROFILE") != "" {
-		// Diagnostic only: the page's main-thread CPU profile, sampled every
-		// millisecond from navigation to the end (it slows the page down).
-		_, err := chromedp.Call(b.ctx, profiler.Enable, cdp.Empty{})
-		if err == nil {
-			_, err = chromedp.Call(b.ctx, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 1000})
-		}
-		if err == nil {
-			_, err = chromedp.Call(b.ctx, profiler.Start, cdp.Empty{})
-		}
-		defer func() {
-			if err == nil {
-				var res profiler.StopResult
-				if res, err = chromedp.Call(b.ctx, profiler.Stop, cdp.Empty{}); err == nil {
-					r.profile, err = json.Marshal(res.Profile)
-				}
-			}
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "viewer %d: no CPU profile: %v\n", r.Viewer, err)
-			}
-		}()
+		defer profilePage(b, r)()
 	}
 	deadline := time.Now().Add(sc.playTimeout)
 	lastSample := time.Time{}
@@ -284,6 +265,31 @@ func (sc *scenario) poll(b *browser, r *viewerResult, t0 time.Time, delay, leave
 			return
 		}
 		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// profilePage starts sampling b's main thread every millisecond and
+// returns the function that stops it and keeps the profile (DevTools
+// format) in r. Diagnostic only: sampling slows the page down, and a
+// profile that cannot be taken is reported on stderr, failing nothing.
+func profilePage(b *browser, r *viewerResult) (stop func()) {
+	_, err := chromedp.Call(b.ctx, profiler.Enable, cdp.Empty{})
+	if err == nil {
+		_, err = chromedp.Call(b.ctx, profiler.SetSamplingInterval, profiler.SetSamplingIntervalParams{Interval: 1000})
+	}
+	if err == nil {
+		_, err = chromedp.Call(b.ctx, profiler.Start, cdp.Empty{})
+	}
+	return func() {
+		if err == nil {
+			var res profiler.StopResult
+			if res, err = chromedp.Call(b.ctx, profiler.Stop, cdp.Empty{}); err == nil {
+				r.profile, err = json.Marshal(res.Profile)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "viewer %d: no CPU profile: %v\n", r.Viewer, err)
+		}
 	}
 }
 

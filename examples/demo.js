@@ -108,7 +108,7 @@ const st = {
   origin: null, // last /demo/origin answer
   rendition: null, // {height, bitrate} of the video being played
   switches: 0, // rendition changes after the first rendition
-  marks: {}, // ms after page start of the first: libs, manifest, frag, metadata, canplay, playing
+  marks: {}, // ms after page start of the first: libs, manifest, frag, metadata, canplay (playing: firstPlayingMs)
 };
 
 /** mark records when something first happened, for debug(): where the time to first frame goes. */
@@ -132,7 +132,7 @@ let view = { rendition: () => null, pollRendition: true, live: () => false, late
 window.__demo = {
   state,
   /** Extra detail for debugging; not part of the contract. */
-  debug: () => ({ opts, marks: { ...st.marks }, stats: engineStats(), events: { ...st.events }, trace: st.trace.slice(), warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
+  debug: () => ({ opts, marks: { ...st.marks, playing: st.firstPlayingMs }, stats: engineStats(), events: { ...st.events }, trace: st.trace.slice(), warnings: st.warningLog.slice(), origin: st.origin, note: st.p2pNote }),
 };
 
 function state() {
@@ -221,9 +221,9 @@ function setRendition(r) {
 // ---- playback ---------------------------------------------------------------
 
 video.muted = true; // autoplay is only reliable muted; unmuted below unless muted=1
-for (const ev of ["loadedmetadata", "canplay"]) video.addEventListener(ev, () => mark(ev === "canplay" ? ev : "metadata"), { once: true });
+video.addEventListener("loadedmetadata", () => mark("metadata"), { once: true });
+video.addEventListener("canplay", () => mark("canplay"), { once: true });
 video.addEventListener("playing", () => {
-  mark("playing");
   const now = performance.now();
   if (st.firstPlayingMs === null) st.firstPlayingMs = Math.round(now - loadedAt);
   if (st.stallStart !== null) {
